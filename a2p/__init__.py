@@ -1,0 +1,1 @@
+"""Domain of a2p-registrar: models, constants and settings. Imports nothing else of ours."""

@@ -1,0 +1,82 @@
+"""structlog set-up shared by every process, with PII masking: emails and phone numbers are never
+written in clear, and secrets never at all."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from typing import Any
+
+import structlog
+
+_EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
+_PHONE = re.compile(r"\+?\d[\d\s().-]{7,}\d")
+_SECRET_KEYS = ("token", "secret", "password", "authorization", "auth")
+
+
+def mask_email(value: str) -> str:
+    return _EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", value)
+
+
+def mask_phone(value: str) -> str:
+    def repl(m: re.Match[str]) -> str:
+        digits = re.sub(r"\D", "", m.group(0))
+        return f"***{digits[-4:]}" if len(digits) >= 8 else m.group(0)
+
+    return _PHONE.sub(repl, value)
+
+
+def mask(value: Any) -> Any:
+    """Mask emails and phone numbers anywhere inside a log value."""
+    if isinstance(value, str):
+        # SIDs are 2 letters + 32 hex: leave them alone (their digits are not phone numbers).
+        if re.fullmatch(r"[A-Z]{2}[0-9a-fA-F]{32}", value):
+            return value
+        return mask_phone(mask_email(value))
+    if isinstance(value, dict):
+        return {k: ("***" if _is_secret_key(k) else mask(v)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(mask(v) for v in value)
+    return value
+
+
+def _is_secret_key(key: object) -> bool:
+    return isinstance(key, str) and any(s in key.lower() for s in _SECRET_KEYS)
+
+
+def _mask_processor(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in event_dict.items():
+        if _is_secret_key(k):
+            out[k] = "***"
+        elif k in ("timestamp", "level", "logger"):
+            out[k] = v
+        else:
+            out[k] = mask(v)
+    return out
+
+
+def configure_logging(level: str = "INFO", fmt: str = "console", stream: Any = None) -> None:
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            _mask_processor,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
+        logger_factory=structlog.PrintLoggerFactory(file=stream or sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+    # Twilio's SDK logs full request bodies (PII) at INFO: keep it at WARNING.
+    logging.getLogger("twilio").setLevel(logging.WARNING)
+
+
+def get_logger(name: str | None = None, **bound: Any) -> Any:
+    return structlog.get_logger(name).bind(**bound)

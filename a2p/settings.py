@@ -1,0 +1,132 @@
+"""All configuration, in one place: read from the environment (and an optional `.env` file),
+validated at start-up with a message that names each missing or bad setting.
+
+Environment variable = field name in upper case (e.g. ``TWILIO_ACCOUNT_SID``).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(RuntimeError):
+    """Raised at start-up when the configuration is unusable; the message names every problem."""
+
+
+_ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
+_API_KEY_SID = re.compile(r"^SK[0-9a-fA-F]{32}$")
+_BUNDLE_SID = re.compile(r"^BU[0-9a-fA-F]{32}$")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # Temporal
+    temporal_address: str = Field("localhost:7233", description="host:port of the Temporal frontend")
+    temporal_namespace: str = Field("default", description="Temporal namespace")
+    temporal_task_queue: str = Field("a2p-registrar", description="task queue of workflows and activities")
+    temporal_ui_url: str = Field("http://localhost:8233", description="Temporal Web UI, for links to workflows")
+
+    # Twilio credentials: account SID + auth token, or account SID + API key + secret.
+    twilio_account_sid: str = Field(..., description="the ISV's parent account SID (AC...)")
+    twilio_auth_token: SecretStr | None = Field(None, description="auth token; also validates webhook signatures")
+    twilio_api_key: str | None = Field(None, description="API key SID (SK...), instead of the auth token")
+    twilio_api_secret: SecretStr | None = Field(None, description="API key secret")
+    a2p_primary_customer_profile_sid: str = Field(
+        ..., description="the ISV's approved primary customer profile bundle (BU...)"
+    )
+    twilio_api_base_url: str | None = Field(
+        None, description="unset: real Twilio; set (e.g. http://127.0.0.1:8010): the sandbox, for all three API hosts"
+    )
+    twilio_http_timeout_seconds: float = Field(20.0, gt=0, description="timeout of one Twilio HTTP request")
+
+    # Where Twilio's webhooks reach us (status callbacks of bundles).
+    a2p_public_base_url: str | None = Field(
+        None, description="public base URL of the registration service, e.g. https://a2p.example.com"
+    )
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["console", "json"] = "console"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, v: object) -> object:
+        return v.upper() if isinstance(v, str) else v
+
+    @field_validator("twilio_account_sid")
+    @classmethod
+    def _account_sid(cls, v: str) -> str:
+        if not _ACCOUNT_SID.match(v):
+            raise ValueError("must be an account SID: AC followed by 32 hex digits")
+        return v
+
+    @field_validator("twilio_api_key")
+    @classmethod
+    def _api_key(cls, v: str | None) -> str | None:
+        if v is not None and not _API_KEY_SID.match(v):
+            raise ValueError("must be an API key SID: SK followed by 32 hex digits")
+        return v
+
+    @field_validator("a2p_primary_customer_profile_sid")
+    @classmethod
+    def _primary_profile(cls, v: str) -> str:
+        if not _BUNDLE_SID.match(v):
+            raise ValueError("must be a customer profile bundle SID: BU followed by 32 hex digits")
+        return v
+
+    @field_validator("twilio_api_base_url", "a2p_public_base_url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if v is None or v == "":
+            return None
+        if not re.match(r"^https?://[^/\s]+", v):
+            raise ValueError("must be an http(s) URL")
+        return v.rstrip("/")
+
+    @model_validator(mode="after")
+    def _credentials(self) -> Settings:
+        if self.twilio_auth_token is None and (self.twilio_api_key is None or self.twilio_api_secret is None):
+            raise ValueError(
+                "set TWILIO_AUTH_TOKEN, or both TWILIO_API_KEY and TWILIO_API_SECRET"
+            )
+        return self
+
+    @property
+    def uses_sandbox(self) -> bool:
+        return self.twilio_api_base_url is not None
+
+    def status_callback_url(self, workflow_id: str) -> str | None:
+        """Where Twilio posts a bundle's status changes for this registration (None: no webhooks)."""
+        if self.a2p_public_base_url is None:
+            return None
+        from urllib.parse import quote
+
+        return f"{self.a2p_public_base_url}/webhooks/trusthub?workflow_id={quote(workflow_id, safe='')}"
+
+
+def describe_errors(err: ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        name = ".".join(str(p) for p in e["loc"]).upper() or "configuration"
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "missing":
+            msg = "is required but not set"
+        lines.append(f"  {name}: {msg}")
+    return "invalid configuration:\n" + "\n".join(lines)
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as err:
+        raise SettingsError(describe_errors(err)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()
