@@ -1,0 +1,36 @@
+"""`python -m worker`: runs the registration workflows and the Twilio activities."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from a2p.settings import Settings
+from activities import TwilioClients, otp_activities, registration_activities
+from a2p.constants import OTP_RESEND_RATE_PER_SECOND
+from workflows import ALL_WORKFLOWS
+from workflows.policies import OTP_TASK_QUEUE_SUFFIX
+
+
+@contextlib.asynccontextmanager
+async def running_worker(client: Client, settings: Settings, task_queue: str | None = None) -> AsyncIterator[None]:
+    """Run the workers of one task queue until the context exits: workflows and Twilio calls on
+    the main queue, OTP re-sends on a second queue that Temporal rate-limits to 10/s for ALL
+    workers together (Twilio's limit per account)."""
+    queue = task_queue or settings.temporal_task_queue
+    twilio = TwilioClients(settings)
+    main = Worker(client, task_queue=queue, workflows=ALL_WORKFLOWS, activities=registration_activities(twilio),
+                  max_concurrent_activities=200)
+    otp = Worker(client, task_queue=queue + OTP_TASK_QUEUE_SUFFIX, activities=otp_activities(twilio),
+                 max_task_queue_activities_per_second=OTP_RESEND_RATE_PER_SECOND)
+    tasks = [asyncio.create_task(w.run()) for w in (main, otp)]
+    try:
+        yield
+    finally:
+        await asyncio.gather(main.shutdown(), otp.shutdown(), return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await twilio.close()

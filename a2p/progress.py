@@ -1,0 +1,142 @@
+"""What a registration workflow shows the world: its phase, SIDs, statuses, what it waits for,
+errors with Twilio's codes explained, OTP attempts — the Query result and the workflow result —
+and the messages it accepts (Twilio events as signals, operator actions as updates)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from a2p.calls import RequirementFailure, TwilioError
+
+
+class Phase(StrEnum):
+    STARTED = "STARTED"
+    CUSTOMER_PROFILE = "CUSTOMER_PROFILE"      # seed 000 section 1
+    TRUST_BUNDLE = "TRUST_BUNDLE"              # section 2 (legacy: completing the rejected bundle)
+    BRAND_REVIEW = "BRAND_REVIEW"              # section 3: waiting for APPROVED / FAILED
+    OTP_VERIFICATION = "OTP_VERIFICATION"      # waiting for the customer to reply YES
+    CAMPAIGN = "CAMPAIGN"                      # section 4: service, number, campaign, vetting
+    NEEDS_ATTENTION = "NEEDS_ATTENTION"        # waiting for a correction or an operator decision
+    OTP_EXPIRED = "OTP_EXPIRED"                # 30 days without verification: operator decides
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+TERMINAL_PHASES = frozenset({Phase.COMPLETED, Phase.FAILED, Phase.CANCELLED})
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Problem(_Model):
+    """Why a registration needs a person, and what that person can do about it."""
+
+    source: str                     # "customer_profile" | "trust_bundle" | "brand" | "campaign" | ...
+    summary: str
+    errors: list[TwilioError] = Field(default_factory=list)
+    failed_requirements: list[RequirementFailure] = Field(default_factory=list)
+    explanations: list[str] = Field(default_factory=list)
+    remedy: str = ""                # what to send: a correction, an operator action, ...
+    at: datetime | None = None
+
+
+class TimelineEntry(_Model):
+    at: datetime
+    phase: Phase
+    note: str
+
+
+class Sids(_Model):
+    customer_profile: str | None = None
+    starter_end_user: str | None = None
+    address: str | None = None
+    address_document: str | None = None
+    trust_bundle: str | None = None
+    sole_proprietor_end_user: str | None = None
+    brand: str | None = None
+    messaging_service: str | None = None
+    phone_number: str | None = None
+    campaign: str | None = None
+
+
+class Statuses(_Model):
+    customer_profile: str | None = None
+    trust_bundle: str | None = None
+    brand: str | None = None
+    identity: str | None = None
+    campaign: str | None = None
+
+
+class OtpProgress(_Model):
+    sent: int = 0                   # the automatic first OTP counts as 1
+    resends: int = 0
+    last_sent_at: datetime | None = None
+    next_resend_at: datetime | None = None
+    deadline_at: datetime | None = None
+    verified_at: datetime | None = None
+
+
+class RegistrationStatus(_Model):
+    """The Query answer, and (when the workflow ends) its result."""
+
+    workflow_id: str
+    isv_customer_id: str
+    flow: Literal["new", "legacy"] = "new"
+    phase: Phase = Phase.STARTED
+    waiting_for: str | None = None
+    next_timer_at: datetime | None = None
+    sids: Sids = Field(default_factory=Sids)
+    statuses: Statuses = Field(default_factory=Statuses)
+    otp: OtpProgress = Field(default_factory=OtpProgress)
+    brand_updates_used: int = 0
+    problem: Problem | None = None
+    last_error: Problem | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+
+
+# ---- signals: Twilio events delivered by the webhook service -----------------------------------
+
+
+class BundleEvent(_Model):
+    """Trust Hub status_callback: a nudge with the status and (only here) the detailed reason."""
+
+    bundle_sid: str
+    status: str
+    failure_reason: str | None = None
+
+
+class BrandEvent(_Model):
+    """Event Streams brand-registration event."""
+
+    event_id: str
+    occurred_at: datetime
+    brand_sid: str
+    status: str | None = None
+    identity_status: str | None = None
+    errors: list[TwilioError] = Field(default_factory=list)
+
+
+class CampaignEvent(_Model):
+    event_id: str
+    occurred_at: datetime
+    campaign_sid: str
+    status: str | None = None
+    errors: list[TwilioError] = Field(default_factory=list)
+
+
+# ---- updates: operator actions ---------------------------------------------------------------
+
+
+class OperatorDecision(_Model):
+    """What to do with a registration parked in OTP_EXPIRED or NEEDS_ATTENTION."""
+
+    action: Literal["resend_otp_and_wait", "retry", "end"]
+    reason: str | None = None

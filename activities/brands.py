@@ -1,0 +1,63 @@
+"""Messaging A2P brand registrations and the sole proprietor's OTP.
+
+Idempotency: a retried registration first lists the account's brand registrations and reuses
+the one made for the same trust bundle (a sole proprietor trust bundle has one brand). A retried
+brand update first fetches the brand: if it is no longer FAILED, the earlier attempt went through
+and is not repeated (each update counts against Twilio's limit of three). OTP re-sends are not
+idempotent but harmless; they run on a rate-limited task queue (10/s per account)."""
+
+from __future__ import annotations
+
+from a2p.calls import BrandRef, BrandState, Call, Created, RegisterBrand
+from a2p.constants import BRAND_TYPE_SOLE_PROPRIETOR
+from activities.errors import is_retry, parse_errors, twilio_call
+from activities.twilio_client import TwilioClients
+
+
+def _brand_state(brand) -> BrandState:
+    return BrandState(
+        sid=brand.sid, status=brand.status, identity_status=brand.identity_status,
+        errors=parse_errors(brand.errors), tcr_id=brand.tcr_id, mock=bool(brand.mock),
+        created_at=brand.date_created, updated_at=brand.date_updated,
+    )
+
+
+class BrandActivities:
+    def __init__(self, clients: TwilioClients) -> None:
+        self._clients = clients
+
+    def _brands(self, subaccount_sid: str | None):
+        return self._clients.for_account(subaccount_sid).messaging.v1.brand_registrations
+
+    @twilio_call(Call.REGISTER_BRAND)
+    async def register_brand(self, req: RegisterBrand) -> BrandState:
+        brands = self._brands(req.subaccount_sid)
+        if is_retry():
+            async for found in await brands.stream_async(page_size=1000):
+                if found.a2p_profile_bundle_sid == req.trust_bundle_sid:
+                    return _brand_state(found)
+        brand = await brands.create_async(
+            customer_profile_bundle_sid=req.customer_profile_sid,
+            a2p_profile_bundle_sid=req.trust_bundle_sid,
+            brand_type=BRAND_TYPE_SOLE_PROPRIETOR,
+            mock=req.mock,
+        )
+        return _brand_state(brand)
+
+    @twilio_call(Call.FETCH_BRAND)
+    async def fetch_brand(self, req: BrandRef) -> BrandState:
+        return _brand_state(await self._brands(req.subaccount_sid)(req.brand_sid).fetch_async())
+
+    @twilio_call(Call.UPDATE_BRAND)
+    async def update_brand(self, req: BrandRef) -> BrandState:
+        brand = self._brands(req.subaccount_sid)(req.brand_sid)
+        if is_retry():
+            current = await brand.fetch_async()
+            if current.status != "FAILED":
+                return _brand_state(current)
+        return _brand_state(await brand.update_async())
+
+    @twilio_call(Call.RESEND_OTP)
+    async def resend_otp(self, req: BrandRef) -> Created:
+        await self._brands(req.subaccount_sid)(req.brand_sid).brand_registration_otps.create_async()
+        return Created(sid=req.brand_sid)

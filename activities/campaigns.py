@@ -1,0 +1,67 @@
+"""Messaging services, their 10DLC number, and the sole proprietor's campaign (Usa2p).
+
+Idempotency: a retried service creation lists the account's services and reuses the one with
+the same (deterministic) friendly name; a retried number attachment checks the service's numbers;
+a retried campaign creation lists the service's campaigns and reuses the one for the brand (a sole
+proprietor brand has one campaign)."""
+
+from __future__ import annotations
+
+from a2p.calls import (
+    AddPhoneNumber, CampaignRef, CampaignState, Call, Created, CreateCampaign,
+    CreateMessagingService,
+)
+from activities.errors import is_retry, parse_errors, twilio_call
+from activities.twilio_client import TwilioClients
+
+
+def _campaign_state(campaign, service_sid: str) -> CampaignState:
+    return CampaignState(
+        sid=campaign.sid, messaging_service_sid=campaign.messaging_service_sid or service_sid,
+        status=campaign.campaign_status or "PENDING", errors=parse_errors(campaign.errors),
+        campaign_id=campaign.campaign_id,
+    )
+
+
+class CampaignActivities:
+    def __init__(self, clients: TwilioClients) -> None:
+        self._clients = clients
+
+    def _services(self, subaccount_sid: str | None):
+        return self._clients.for_account(subaccount_sid).messaging.v1.services
+
+    @twilio_call(Call.CREATE_MESSAGING_SERVICE)
+    async def create_messaging_service(self, req: CreateMessagingService) -> Created:
+        services = self._services(req.subaccount_sid)
+        if is_retry():
+            async for found in await services.stream_async(page_size=1000):
+                if found.friendly_name == req.friendly_name:
+                    return Created(sid=found.sid, reused=True)
+        service = await services.create_async(friendly_name=req.friendly_name)
+        return Created(sid=service.sid)
+
+    @twilio_call(Call.ADD_PHONE_NUMBER)
+    async def add_phone_number(self, req: AddPhoneNumber) -> Created:
+        numbers = self._services(req.subaccount_sid)(req.messaging_service_sid).phone_numbers
+        if is_retry():
+            async for found in await numbers.stream_async():
+                if found.sid == req.phone_number_sid:
+                    return Created(sid=found.sid, reused=True)
+        number = await numbers.create_async(phone_number_sid=req.phone_number_sid)
+        return Created(sid=number.sid)
+
+    @twilio_call(Call.CREATE_CAMPAIGN)
+    async def create_campaign(self, req: CreateCampaign) -> CampaignState:
+        campaigns = self._services(req.subaccount_sid)(req.messaging_service_sid).us_app_to_person
+        if is_retry():
+            async for found in await campaigns.stream_async():
+                if found.brand_registration_sid == req.brand_sid:
+                    return _campaign_state(found, req.messaging_service_sid)
+        campaign = await campaigns.create_async(brand_registration_sid=req.brand_sid, **req.campaign)
+        return _campaign_state(campaign, req.messaging_service_sid)
+
+    @twilio_call(Call.FETCH_CAMPAIGN)
+    async def fetch_campaign(self, req: CampaignRef) -> CampaignState:
+        services = self._services(req.subaccount_sid)
+        campaign = await services(req.messaging_service_sid).us_app_to_person(req.campaign_sid).fetch_async()
+        return _campaign_state(campaign, req.messaging_service_sid)

@@ -1,0 +1,69 @@
+"""The one Twilio client factory.
+
+Every activity gets its `twilio.rest.Client` from here: the real SDK with its async (aiohttp)
+HTTP client, pointed at the sandbox when ``TWILIO_API_BASE_URL`` is set (the SDK's supported
+``Domain.base_url`` setting: no monkeypatching), acting on the parent account or on a customer's
+subaccount with the parent's credentials.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.rest import Client
+
+from a2p.settings import Settings
+
+
+class _AsyncHttpClient(AsyncTwilioHttpClient):
+    """The SDK's aiohttp client, with its configured timeout applied to every request (the SDK
+    passes ``timeout=None`` per request, which would mean aiohttp's 5-minute default)."""
+
+    async def request(self, method: str, url: str, *args: Any, timeout: float | None = None, **kwargs: Any):  # type: ignore[override]
+        return await super().request(method, url, *args, timeout=timeout or self.timeout, **kwargs)
+
+
+class TwilioClients:
+    """Hands out one cached `Client` per account. Create it inside the worker's event loop
+    (aiohttp sessions belong to a loop); close it when the worker stops."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._http: _AsyncHttpClient | None = None
+        self._clients: dict[str, Client] = {}
+
+    @property
+    def parent_account_sid(self) -> str:
+        return self._settings.twilio_account_sid
+
+    def for_account(self, subaccount_sid: str | None = None) -> Client:
+        """A client acting on ``subaccount_sid`` (a customer's subaccount) or the parent account."""
+        account_sid = subaccount_sid or self._settings.twilio_account_sid
+        client = self._clients.get(account_sid)
+        if client is None:
+            client = self._build(account_sid)
+            self._clients[account_sid] = client
+        return client
+
+    def _build(self, account_sid: str) -> Client:
+        s = self._settings
+        if self._http is None:
+            self._http = _AsyncHttpClient(timeout=s.twilio_http_timeout_seconds)
+        if s.twilio_api_key and s.twilio_api_secret:
+            username, password = s.twilio_api_key, s.twilio_api_secret.get_secret_value()
+        else:
+            assert s.twilio_auth_token is not None  # guaranteed by Settings validation
+            # Twilio accepts a subaccount SID with the parent's auth token.
+            username, password = account_sid, s.twilio_auth_token.get_secret_value()
+        client = Client(username, password, account_sid=account_sid, http_client=self._http)
+        if s.twilio_api_base_url:
+            for domain in (client.trusthub, client.messaging, client.api):
+                domain.base_url = s.twilio_api_base_url
+        return client
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+        self._clients.clear()

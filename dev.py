@@ -1,0 +1,55 @@
+#!/usr/bin/env python3
+"""Bootstrap for a fresh clone with only Python: makes `.venv`, installs the project with its dev
+extra (again only when pyproject.toml changed), then runs what you asked for.
+
+  python3 dev.py demo [--keep-up]   the main job: local stack + a sample registration
+  python3 dev.py test [PYTEST ARGS] the whole test suite
+  python3 dev.py a2p ARGS...        any `a2p` command inside the venv
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = Path(os.environ.get("A2P_VENV", ROOT / ".venv"))
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+STAMP = VENV / ".a2p-installed"
+
+
+def ensure_venv() -> None:
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == digest:
+        return
+    if not (BIN / "python").exists():
+        print(f"creating {VENV} ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    print("installing a2p-registrar and its dev tools (first run only) ...", flush=True)
+    subprocess.run([str(BIN / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                    "-e", f"{ROOT}[dev]"], check=True, cwd=ROOT)
+    STAMP.write_text(digest)
+
+
+def main() -> int:
+    if len(sys.argv) < 2 or sys.argv[1] not in ("demo", "test", "a2p"):
+        print(__doc__)
+        return 2
+    ensure_venv()
+    cmd, rest = sys.argv[1], sys.argv[2:]
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    if cmd == "test":
+        argv = [str(BIN / "python"), "-m", "pytest", *rest]
+    elif cmd == "demo":
+        argv = [str(BIN / "a2p"), "demo", *rest]
+    else:
+        argv = [str(BIN / "a2p"), *rest]
+    return subprocess.run(argv, cwd=ROOT, env=env).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())

