@@ -38,6 +38,7 @@ class Call(StrEnum):
     ADD_PHONE_NUMBER = "add_phone_number"
     CREATE_CAMPAIGN = "create_campaign"
     FETCH_CAMPAIGN = "fetch_campaign"
+    FIND_CAMPAIGN = "find_campaign"                    # the campaign a brand already has, if any
 
 
 class _Model(BaseModel):
@@ -135,6 +136,11 @@ class CreateCampaign(OnAccount):
     messaging_service_sid: str
     brand_sid: str
     campaign: dict[str, Any]  # CampaignDetails.to_twilio_kwargs()
+
+
+class FindCampaign(OnAccount):
+    messaging_service_sid: str
+    brand_sid: str
 
 
 class CampaignRef(OnAccount):

@@ -50,6 +50,17 @@ class Settings(BaseSettings):
         None, description="public base URL of the registration service, e.g. https://a2p.example.com"
     )
 
+    # The registration service (starter/service.py).
+    a2p_service_api_key: SecretStr | None = Field(
+        None, description="bearer key the ISV's signup service sends; the API refuses every call when unset"
+    )
+    a2p_service_host: str = Field("127.0.0.1", description="address the service listens on")
+    a2p_service_port: int = Field(8080, ge=0, le=65535, description="port the service listens on")
+    a2p_event_sink_username: str | None = Field(
+        None, description="Basic credentials in the Event Streams sink URL, when the sink is not signed"
+    )
+    a2p_event_sink_password: SecretStr | None = Field(None, description="see A2P_EVENT_SINK_USERNAME")
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["console", "json"] = "console"
 

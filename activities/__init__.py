@@ -23,7 +23,7 @@ def registration_activities(clients: TwilioClients) -> list[Callable[..., Any]]:
         th.assign_entity, th.list_assigned_end_users, th.evaluate_bundle, th.submit_bundle,
         th.fetch_bundle, ad.create_address, ad.update_address, br.register_brand, br.fetch_brand,
         br.update_brand, ca.create_messaging_service, ca.add_phone_number, ca.create_campaign,
-        ca.fetch_campaign,
+        ca.fetch_campaign, ca.find_campaign,
     ]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from a2p.calls import (
     AddPhoneNumber, CampaignRef, CampaignState, Call, Created, CreateCampaign,
-    CreateMessagingService,
+    CreateMessagingService, FindCampaign,
 )
 from activities.errors import is_retry, parse_errors, twilio_call
 from activities.twilio_client import TwilioClients
@@ -50,13 +50,23 @@ class CampaignActivities:
         number = await numbers.create_async(phone_number_sid=req.phone_number_sid)
         return Created(sid=number.sid)
 
+    async def _campaign_of(self, subaccount_sid: str | None, service_sid: str, brand_sid: str) -> CampaignState | None:
+        async for found in await self._services(subaccount_sid)(service_sid).us_app_to_person.stream_async():
+            if found.brand_registration_sid == brand_sid:
+                return _campaign_state(found, service_sid)
+        return None
+
+    @twilio_call(Call.FIND_CAMPAIGN)
+    async def find_campaign(self, req: FindCampaign) -> CampaignState | None:
+        return await self._campaign_of(req.subaccount_sid, req.messaging_service_sid, req.brand_sid)
+
     @twilio_call(Call.CREATE_CAMPAIGN)
     async def create_campaign(self, req: CreateCampaign) -> CampaignState:
         campaigns = self._services(req.subaccount_sid)(req.messaging_service_sid).us_app_to_person
         if is_retry():
-            async for found in await campaigns.stream_async():
-                if found.brand_registration_sid == req.brand_sid:
-                    return _campaign_state(found, req.messaging_service_sid)
+            found = await self._campaign_of(req.subaccount_sid, req.messaging_service_sid, req.brand_sid)
+            if found is not None:
+                return found
         campaign = await campaigns.create_async(brand_registration_sid=req.brand_sid, **req.campaign)
         return _campaign_state(campaign, req.messaging_service_sid)
 

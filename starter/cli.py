@@ -3,6 +3,7 @@
   a2p demo [--keep-up]          the local stack + a sample registration to a VERIFIED campaign
   a2p sandbox [--port N]        run the Twilio sandbox
   a2p worker                    run a worker (settings from the environment)
+  a2p service                   run the registration service (HTTP API + Twilio webhooks)
   a2p start FILE.json           start a registration (see a2p/examples/registration.json)
   a2p status WORKFLOW_ID        where a registration stands
   a2p correct WORKFLOW_ID FILE  send a correction (JSON, see README)
@@ -41,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     sb = sub.add_parser("sandbox", help="run the Twilio sandbox server")
     sb.add_argument("rest", nargs=argparse.REMAINDER)
     sub.add_parser("worker", help="run a worker")
+    sub.add_parser("service", help="run the registration service (HTTP API + Twilio webhooks)")
     start = sub.add_parser("start", help="start a registration from a JSON file")
     start.add_argument("file", type=Path)
     for name in ("status", "resend-otp"):
@@ -108,6 +110,21 @@ async def _client_command(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _service() -> int:
+    from a2p.logging import configure_logging
+    from a2p.settings import SettingsError, load_settings
+    from starter.service import run_service
+
+    try:
+        settings = load_settings()
+    except SettingsError as err:
+        print(err, file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, settings.log_format)
+    await run_service(settings)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     if args.command == "sandbox":
@@ -118,6 +135,8 @@ def main(argv: list[str] | None = None) -> None:
         from worker.__main__ import main as worker_main
 
         _exit(asyncio.run(worker_main()))
+    if args.command == "service":
+        _exit(asyncio.run(_service()))
     if args.command == "demo":
         from starter.local_stack import run_demo
 

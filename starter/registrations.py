@@ -11,9 +11,9 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from a2p import search_attributes as sa
 from a2p.progress import OperatorDecision, Phase, RegistrationStatus
-from a2p.requests import Correction, RegistrationRequest
+from a2p.requests import Correction, LegacyConversionRequest, RegistrationRequest
 from a2p.settings import Settings
-from workflows import NewRegistration, RegistrationInput
+from workflows import ConversionInput, LegacyConversion, NewRegistration, RegistrationInput
 
 
 @dataclass(frozen=True)
@@ -25,24 +25,39 @@ class Started:
 
 async def start_registration(client: Client, settings: Settings, request: RegistrationRequest,
                              task_queue: str | None = None) -> Started:
-    """Start the customer's registration, or return the one they already have: the workflow id
-    is derived from the ISV customer id, and a second start never makes a second registration."""
-    workflow_id = request.workflow_id
+    """Start the customer's registration, or return the one they already have."""
     inp = RegistrationInput(
         request=request,
         primary_customer_profile_sid=settings.a2p_primary_customer_profile_sid,
-        status_callback_url=settings.status_callback_url(workflow_id),
+        status_callback_url=settings.status_callback_url(request.workflow_id),
     )
+    return await _start(client, NewRegistration.run, inp, request.workflow_id, request.isv_customer_id, "new",
+                        task_queue or settings.temporal_task_queue,
+                        f"A2P sole proprietor registration of ISV customer {request.isv_customer_id}")
+
+
+async def start_conversion(client: Client, settings: Settings, request: LegacyConversionRequest,
+                           task_queue: str | None = None) -> Started:
+    """Start the conversion of the customer's legacy Starter brand, or return the one they have."""
+    inp = ConversionInput(request=request, status_callback_url=settings.status_callback_url(request.workflow_id))
+    return await _start(client, LegacyConversion.run, inp, request.workflow_id, request.isv_customer_id, "legacy",
+                        task_queue or settings.temporal_task_queue,
+                        f"Legacy Starter brand conversion of ISV customer {request.isv_customer_id}")
+
+
+async def _start(client: Client, run, inp, workflow_id: str, isv_customer_id: str, flow: str,
+                 task_queue: str, summary: str) -> Started:
+    """The workflow id is derived from the ISV customer id: a second start never makes a second
+    registration, whether the first is running or has ended."""
     try:
         handle = await client.start_workflow(
-            NewRegistration.run, inp, id=workflow_id, task_queue=task_queue or settings.temporal_task_queue,
+            run, inp, id=workflow_id, task_queue=task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            search_attributes=_initial_search_attributes(request.isv_customer_id, "new"),
-            static_summary=f"A2P sole proprietor registration of ISV customer {request.isv_customer_id}",
+            search_attributes=_initial_search_attributes(isv_customer_id, flow),
+            static_summary=summary,
         )
     except WorkflowAlreadyStartedError as err:
-        # This customer has a registration (running, or ended): that one is the answer.
         return Started(workflow_id=workflow_id, run_id=err.run_id, created=False)
     return Started(workflow_id=workflow_id, run_id=handle.result_run_id, created=True)
 
@@ -90,17 +105,19 @@ def visibility_query(phase: str | None = None, brand_status: str | None = None,
     return " AND ".join(clauses)
 
 
+def row(wf) -> dict:
+    """One registration of a visibility listing: ids, phase and statuses (no PII)."""
+    attrs = wf.typed_search_attributes
+    return {
+        "workflow_id": wf.id, "workflow_status": wf.status.name if wf.status else None,
+        "flow": attrs.get(sa.FLOW), "isv_customer_id": attrs.get(sa.ISV_CUSTOMER_ID), "phase": attrs.get(sa.PHASE),
+        "brand_status": attrs.get(sa.BRAND_STATUS), "identity_status": attrs.get(sa.IDENTITY_STATUS),
+        "campaign_status": attrs.get(sa.CAMPAIGN_STATUS), "started_at": wf.start_time,
+    }
+
+
 async def list_registrations(client: Client, *, phase: str | None = None, brand_status: str | None = None,
                              campaign_status: str | None = None, flow: str | None = None,
                              limit: int = 100) -> list[dict]:
-    out = []
     query = visibility_query(phase, brand_status, campaign_status, flow)
-    async for wf in client.list_workflows(query, limit=limit):
-        attrs = wf.typed_search_attributes
-        out.append({
-            "workflow_id": wf.id, "status": wf.status.name if wf.status else None,
-            "isv_customer_id": attrs.get(sa.ISV_CUSTOMER_ID), "phase": attrs.get(sa.PHASE),
-            "brand_status": attrs.get(sa.BRAND_STATUS), "identity_status": attrs.get(sa.IDENTITY_STATUS),
-            "campaign_status": attrs.get(sa.CAMPAIGN_STATUS), "started_at": wf.start_time,
-        })
-    return out
+    return [row(wf) async for wf in client.list_workflows(query, limit=limit)]
