@@ -29,10 +29,10 @@ STATE_DIR = Path(".a2p")
 
 # Review delays of the demo's sandbox (seconds on the sandbox clock): quick, but long enough to
 # watch each phase in the Web UI.
-DEMO_SANDBOX_ARGS = [
-    "--profile-review-seconds", "2", "--trust-product-review-seconds", "2", "--brand-review-seconds", "3",
-    "--campaign-in-progress-seconds", "2", "--campaign-review-seconds", "3",
-]
+DEMO_SANDBOX_CONFIG = {
+    "profile_review_seconds": 2, "trust_product_review_seconds": 2, "brand_review_seconds": 3,
+    "campaign_in_progress_seconds": 2, "campaign_review_seconds": 3,
+}
 
 
 def free_port(preferred: int | None = None) -> int:
@@ -91,7 +91,7 @@ async def drive(client, stack: LocalStack, request: RegistrationRequest, timeout
         if status.phase in TERMINAL_PHASES:
             return status
         if status.phase == Phase.OTP_VERIFICATION and not answered:
-            messages = await stack.sandbox.otp_messages(to=request.customer.mobile_number)
+            messages = (await stack.sandbox.otp_messages(to=request.customer.mobile_number))["messages"]
             if messages:
                 print(f"  customer's phone got from {messages[-1]['from']}: \"{messages[-1]['body']}\"")
                 reply = await stack.sandbox.reply_otp(request.customer.mobile_number, "YES")
@@ -109,7 +109,7 @@ async def run_demo(keep_up: bool = False, request_file: Path | None = None) -> i
     env = await start_dev_server(port=temporal_port, ui=True, ui_port=ui_port,
                                  db_file=str(STATE_DIR / "temporal-dev.sqlite"))
     try:
-        async with SandboxProcess(port=free_port(defaults.DEFAULT_PORT), args=DEMO_SANDBOX_ARGS) as sandbox_proc:
+        async with SandboxProcess(DEMO_SANDBOX_CONFIG, port=free_port(defaults.DEFAULT_PORT)) as sandbox_proc:
             settings = sandbox_settings(sandbox_proc.base_url, f"127.0.0.1:{temporal_port}",
                                         temporal_ui_url=f"http://127.0.0.1:{ui_port}")
             control = SandboxControl(sandbox_proc.base_url)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.common import (
+    SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy,
+)
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from a2p import search_attributes as sa
@@ -62,12 +64,10 @@ async def _start(client: Client, run, inp, workflow_id: str, isv_customer_id: st
     return Started(workflow_id=workflow_id, run_id=handle.result_run_id, created=True)
 
 
-def _initial_search_attributes(isv_customer_id: str, flow: str):
-    from temporalio.common import TypedSearchAttributes
-
+def _initial_search_attributes(isv_customer_id: str, flow: str) -> TypedSearchAttributes:
     return TypedSearchAttributes([
-        sa.ISV_CUSTOMER_ID.value_set(isv_customer_id), sa.FLOW.value_set(flow),
-        sa.PHASE.value_set(Phase.STARTED.value),
+        SearchAttributePair(sa.ISV_CUSTOMER_ID, isv_customer_id), SearchAttributePair(sa.FLOW, flow),
+        SearchAttributePair(sa.PHASE, Phase.STARTED.value),
     ])
 
 
@@ -75,22 +75,37 @@ async def get_status(client: Client, workflow_id: str) -> RegistrationStatus:
     return await client.get_workflow_handle(workflow_id).query("status", result_type=RegistrationStatus)
 
 
+async def final_status(client: Client, workflow_id: str) -> RegistrationStatus:
+    """Wait for the registration to end; its result is its last status."""
+    return await client.get_workflow_handle(workflow_id, result_type=RegistrationStatus).result()
+
+
+class UpdateRefused(Exception):
+    """The registration refused a correction or an action (its validator said why); nothing changed."""
+
+
+async def _update(client: Client, workflow_id: str, name: str, *args: object) -> RegistrationStatus:
+    try:
+        return await client.get_workflow_handle(workflow_id).execute_update(
+            name, *args, result_type=RegistrationStatus)
+    except WorkflowUpdateFailedError as err:
+        raise UpdateRefused(getattr(err.cause, "message", None) or str(err.cause or err)) from None
+
+
 async def correct(client: Client, workflow_id: str, correction: Correction) -> RegistrationStatus:
-    return await client.get_workflow_handle(workflow_id).execute_update(
-        "correct", correction, result_type=RegistrationStatus)
+    return await _update(client, workflow_id, "correct", correction)
 
 
 async def decide(client: Client, workflow_id: str, decision: OperatorDecision) -> RegistrationStatus:
-    return await client.get_workflow_handle(workflow_id).execute_update(
-        "decide", decision, result_type=RegistrationStatus)
+    return await _update(client, workflow_id, "decide", decision)
 
 
 async def resend_otp(client: Client, workflow_id: str) -> RegistrationStatus:
-    return await client.get_workflow_handle(workflow_id).execute_update("resend_otp", result_type=RegistrationStatus)
+    return await _update(client, workflow_id, "resend_otp")
 
 
 async def cancel(client: Client, workflow_id: str, reason: str) -> RegistrationStatus:
-    return await client.get_workflow_handle(workflow_id).execute_update("cancel", reason, result_type=RegistrationStatus)
+    return await _update(client, workflow_id, "cancel", reason)
 
 
 def visibility_query(phase: str | None = None, brand_status: str | None = None,

@@ -24,7 +24,7 @@ from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Res
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 from twilio.request_validator import RequestValidator
 
@@ -278,9 +278,8 @@ async def _or_404(awaitable, workflow_id: str):
 async def _update(awaitable, workflow_id: str) -> RegistrationStatus:
     try:
         return await _or_404(awaitable, workflow_id)
-    except WorkflowUpdateFailedError as err:
-        reason = str(err.cause.message if getattr(err.cause, "message", None) else err.cause or err)
-        raise HTTPException(status_code=422, detail={"error": "refused by the registration", "reason": reason}) from None
+    except registrations.UpdateRefused as err:
+        raise HTTPException(status_code=422, detail={"error": "refused by the registration", "reason": str(err)}) from None
 
 
 def _public_url(settings: Settings, request: Request) -> str:

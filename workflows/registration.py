@@ -156,7 +156,7 @@ class NewRegistration(RegistrationBase):
 
     # ---- bundles: evaluate, submit, check, remediate -------------------------------------------
 
-    def _bundle_ref(self, kind: BundleKind) -> BundleRef:
+    def _bundle_ref(self, kind: BundleKind) -> BundleRef:  # only for a bundle already created
         sid = self.status.sids.customer_profile if kind == "customer_profile" else self.status.sids.trust_bundle
         return BundleRef(subaccount_sid=self.subaccount_sid, kind=kind, bundle_sid=sid)
 
@@ -209,7 +209,7 @@ class NewRegistration(RegistrationBase):
     async def _remediate(self, correction: Correction | None, resubmit: bool = True) -> None:
         """Apply a correction (FACTS.md, profile remediation): update the end user (all its
         attributes) and/or the address (changed fields only), then resubmit every bundle that is
-        rejected, and wait for the settle time."""
+        rejected or changed, and wait for the settle time."""
         if correction is None:
             return
         sids, acct = self.status.sids, self.subaccount_sid
@@ -233,10 +233,13 @@ class NewRegistration(RegistrationBase):
         if not resubmit:
             return
         resubmitted = False
-        for kind in ("customer_profile", "trust_bundle"):
-            if self._bundle_ref(kind).bundle_sid is None:
-                continue
-            if (await self._fetch_bundle(kind)).status in ("twilio-rejected", "draft"):
+        # A bundle is resubmitted when rejected, or when its information changed (FACTS.md: fix,
+        # resubmit the bundles, then update the brand; Twilio refuses the update otherwise, 60723).
+        changed = {"customer_profile": correction.touches_starter_profile() or correction.touches_address(),
+                   "trust_bundle": correction.touches_sole_proprietor()}
+        created = [k for k, sid in (("customer_profile", sids.customer_profile), ("trust_bundle", sids.trust_bundle)) if sid]
+        for kind in created:
+            if changed[kind] or (await self._fetch_bundle(kind)).status in ("twilio-rejected", "draft"):
                 await self._submit(kind)
                 resubmitted = True
         if resubmitted:

@@ -29,10 +29,13 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "a2p" / "examples" / "registrati
 
 # Sandbox review delays (sandbox clock), longer than the workflows' settle wait (0.5 s) so that a
 # rejection surfaces where it would with Twilio: after the workflow has moved on.
-SANDBOX_ARGS = [
-    "--profile-review-seconds", "1", "--trust-product-review-seconds", "1", "--brand-review-seconds", "1.5",
-    "--campaign-in-progress-seconds", "0.5", "--campaign-review-seconds", "1",
-]
+SANDBOX_CONFIG = {
+    "profile_review_seconds": 1, "trust_product_review_seconds": 1, "brand_review_seconds": 1.5,
+    "campaign_in_progress_seconds": 0.5, "campaign_review_seconds": 1,
+    # Every test customer uses the example's email and address: don't let TCR's cap of 10 brands
+    # per email/address bite (mobile numbers, capped at 3, are unique per test customer).
+    "count_email_and_address_reuse": False,
+}
 
 FAST = Timings(
     settle_wait=timedelta(seconds=0.5), otp_resend_interval=timedelta(seconds=3),
@@ -42,7 +45,7 @@ FAST = Timings(
 
 @pytest.fixture(scope="session")
 async def sandbox():
-    async with SandboxProcess(args=SANDBOX_ARGS) as proc:
+    async with SandboxProcess(SANDBOX_CONFIG) as proc:
         yield proc
 
 
@@ -77,12 +80,14 @@ class Customer:
         self.control = control
         self.subaccount_sid = subaccount_sid
         self.phone_number_sid = phone_number_sid
+        self.mobile_number = f"+1415555{uuid.uuid4().int % 10000:04d}"  # TCR allows 3 brands per mobile
 
     def request(self, *, timings: Timings = FAST, **changes: Any) -> RegistrationRequest:
         data = json.loads(EXAMPLE.read_text())
         data["isv_customer_id"] = f"t-{uuid.uuid4().hex[:10]}"
         data["subaccount_sid"] = self.subaccount_sid
         data["messaging_service"]["phone_number_sid"] = self.phone_number_sid
+        data["customer"]["mobile_number"] = self.mobile_number
         data["timings"] = timings.model_dump(mode="json")
         for path, value in changes.items():
             target = data
@@ -93,7 +98,10 @@ class Customer:
         return RegistrationRequest.model_validate(data)
 
     async def count(self, kind: str) -> int:
-        return len([r for r in await self.control.resources(kind) if r.get("account_sid") == self.subaccount_sid])
+        return len(await self.resources(kind))
+
+    async def resources(self, kind: str) -> list[dict]:
+        return (await self.control.resources(kind, account_sid=self.subaccount_sid))["resources"]
 
 
 @pytest.fixture
@@ -129,7 +137,7 @@ async def answer_otp(control: SandboxControl, mobile_number: str) -> dict:
     """Reply YES from the customer's phone, once the sandbox has sent an OTP to it."""
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
-        if await control.otp_messages(to=mobile_number):
+        if (await control.otp_messages(to=mobile_number))["messages"]:
             return await control.reply_otp(mobile_number, "YES")
         await asyncio.sleep(0.2)
     raise AssertionError(f"no OTP was sent to {mobile_number}")

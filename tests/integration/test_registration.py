@@ -8,12 +8,9 @@ import json
 from pathlib import Path
 
 import pytest
-from temporalio.client import WorkflowUpdateFailedError
-from temporalio.worker import Worker
 
 from a2p.progress import OperatorDecision, Phase
 from a2p.requests import Correction
-from a2p.temporal_client import DATA_CONVERTER
 from starter import registrations
 from tests.integration.conftest import answer_otp, wait_phase, wait_until
 
@@ -29,7 +26,7 @@ async def start(client, settings, task_queue, request):
 
 
 async def result(client, workflow_id):
-    return await client.get_workflow_handle(workflow_id).result()
+    return await registrations.final_status(client, workflow_id)
 
 
 async def assert_one_of_each(customer, kinds=("customer_profiles", "trust_products", "brands",
@@ -93,7 +90,7 @@ async def test_noncompliant_profile_is_reported_and_nothing_is_submitted(client,
 
     from sandbox import defaults
 
-    sdk = Client(defaults.PARENT_ACCOUNT_SID, defaults.PARENT_AUTH_TOKEN)
+    sdk = Client(customer.subaccount_sid, defaults.PARENT_AUTH_TOKEN)
     sdk.trusthub.base_url = settings.twilio_api_base_url
     not_primary = sdk.trusthub.v1.customer_profiles.create(
         friendly_name="not a primary profile", email="isv@example.com",
@@ -107,8 +104,8 @@ async def test_noncompliant_profile_is_reported_and_nothing_is_submitted(client,
     assert problem.source == "customer_profile" and "noncompliant" in problem.summary
     assert any(f.requirement == "primary_customer_profile" for f in problem.failed_requirements), problem
     assert status.statuses.customer_profile == "draft"
-    bundles = [b for b in await control.resources("customer_profiles") if b["account_sid"] == customer.subaccount_sid]
-    assert [b["status"] for b in bundles] == ["draft"]  # never submitted
+    bundles = {b["sid"]: b["status"] for b in await customer.resources("customer_profiles")}
+    assert bundles[status.sids.customer_profile] == "draft"  # never submitted
     assert await customer.count("trust_products") == 0
 
     await registrations.decide(client, wid, OperatorDecision(action="end", reason="ISV must fix its primary profile"))
@@ -121,7 +118,7 @@ async def test_rejected_address_is_corrected_by_update(client, settings, task_qu
     wid = await start(client, settings, task_queue, request)
 
     # Before anything went wrong, a correction is refused and changes nothing.
-    with pytest.raises(WorkflowUpdateFailedError, match="nothing to correct"):
+    with pytest.raises(registrations.UpdateRefused, match="nothing to correct"):
         await registrations.correct(client, wid, Correction(address={"street": "1 Jersey St"}))
 
     status = await wait_phase(client, wid, Phase.NEEDS_ATTENTION)
@@ -131,7 +128,7 @@ async def test_rejected_address_is_corrected_by_update(client, settings, task_qu
 
     # A correction that validates alone but not with the customer's data (a Canadian postal code
     # for a US address) is refused by the update's validator, synchronously, changing nothing.
-    with pytest.raises(WorkflowUpdateFailedError, match="postal_code"):
+    with pytest.raises(registrations.UpdateRefused, match="postal_code"):
         await registrations.correct(client, wid, Correction(address={"postal_code": "K1A 0B1"}))
     assert (await registrations.get_status(client, wid)).phase == Phase.NEEDS_ATTENTION
 
@@ -140,7 +137,7 @@ async def test_rejected_address_is_corrected_by_update(client, settings, task_qu
     await answer_otp(control, request.customer.mobile_number)
     final = await result(client, wid)
     assert final.phase == Phase.COMPLETED and final.statuses.campaign == "VERIFIED"
-    address = [a for a in await control.resources("addresses") if a["account_sid"] == customer.subaccount_sid]
+    address = await customer.resources("addresses")
     assert [a["street"] for a in address] == ["1 Jersey St"]
     await assert_one_of_each(customer)
     await record_history(client, wid, "new_registration_address_correction")
@@ -174,7 +171,7 @@ async def test_otp_answered_after_two_resends(client, settings, task_queue, cust
     for resends in (1, 2):
         await control.advance_clock(24 * 3600)
         await wait_until(client, wid, lambda s, n=resends: s.otp.resends >= n, what=f"re-send {resends}")
-    messages = [m for m in await control.otp_messages(to=mobile) if "replying YES" in m["body"]]
+    messages = [m for m in (await control.otp_messages(to=mobile))["messages"] if "replying YES" in m["body"]]
     assert len(messages) == 3
     reply = await control.reply_otp(mobile, "YES")
     assert reply["accepted"], reply
