@@ -56,12 +56,18 @@ class Timings(BaseModel):
         description="largest status-poll delay",
     )
     poll_backoff: float = Field(2.0, allow_inf_nan=False, description="factor between successive poll delays")
+    call_timeout: timedelta = Field(
+        timedelta(seconds=30),
+        description="start-to-close of one Twilio call (its HTTP timeout plus margin); a call lost with a "
+                    "crashed worker is retried after this long",
+    )
     review_timeout: timedelta | None = Field(
         None, description="optional cap on the wait for a review by Twilio/TCR; none by default"
     )
 
     @field_validator(
-        "settle_wait", "otp_resend_interval", "otp_deadline", "poll_initial", "poll_max", "review_timeout"
+        "settle_wait", "otp_resend_interval", "otp_deadline", "poll_initial", "poll_max", "call_timeout",
+        "review_timeout",
     )
     @classmethod
     def _positive(cls, v: timedelta | None) -> timedelta | None:
@@ -136,6 +142,7 @@ class Timings(BaseModel):
             poll_initial=self.poll_initial * scale,
             poll_max=self.poll_max * scale,
             poll_backoff=self.poll_backoff,
+            call_timeout=self.call_timeout,  # an HTTP request takes as long as it takes
             review_timeout=None if self.review_timeout is None else self.review_timeout * scale,
         )
 

@@ -4,12 +4,17 @@ Idempotency: a retried registration first lists the account's brand registration
 the one made for the same trust bundle (a sole proprietor trust bundle has one brand). A retried
 brand update first fetches the brand: if it is no longer FAILED, the earlier attempt went through
 and is not repeated (each update counts against Twilio's limit of three). OTP re-sends are not
-idempotent but harmless; they run on a rate-limited task queue (10/s per account)."""
+idempotent but harmless. They are kept under Twilio's 10 requests/s per account twice over: the
+task queue they run on is rate-limited by Temporal across all workers, and each worker paces its
+own re-sends evenly (Temporal's limiter lets short bursts through)."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 from a2p.calls import BrandRef, BrandState, Call, Created, RegisterBrand
-from a2p.constants import BRAND_TYPE_SOLE_PROPRIETOR
+from a2p.constants import BRAND_TYPE_SOLE_PROPRIETOR, OTP_RESEND_RATE_PER_SECOND
 from activities.errors import is_retry, parse_errors, twilio_call
 from activities.twilio_client import TwilioClients
 
@@ -22,9 +27,27 @@ def _brand_state(brand) -> BrandState:
     )
 
 
+class Pacer:
+    """At most ``rate`` calls per second from this process, evenly spaced."""
+
+    def __init__(self, rate: float) -> None:
+        self._interval = 1.0 / rate
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        async with self._lock:
+            now = time.monotonic()
+            delay = self._next - now
+            self._next = max(now, self._next) + self._interval
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
 class BrandActivities:
     def __init__(self, clients: TwilioClients) -> None:
         self._clients = clients
+        self._otp_pacer = Pacer(OTP_RESEND_RATE_PER_SECOND * 0.8)
 
     def _brands(self, subaccount_sid: str | None):
         return self._clients.for_account(subaccount_sid).messaging.v1.brand_registrations
@@ -59,5 +82,6 @@ class BrandActivities:
 
     @twilio_call(Call.RESEND_OTP)
     async def resend_otp(self, req: BrandRef) -> Created:
+        await self._otp_pacer.wait()
         await self._brands(req.subaccount_sid)(req.brand_sid).brand_registration_otps.create_async()
         return Created(sid=req.brand_sid)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import random
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, ParamSpec, TypeVar
@@ -24,6 +25,7 @@ from twilio.base.exceptions import TwilioRestException
 
 from a2p.calls import Call, ErrorType, TwilioError
 from a2p.constants import explain
+from activities.twilio_client import RETRY_AFTER
 
 REJECTED, RATE_LIMITED, UNAVAILABLE = ErrorType.REJECTED, ErrorType.RATE_LIMITED, ErrorType.UNAVAILABLE
 
@@ -37,9 +39,11 @@ def to_activity_error(exc: BaseException) -> ApplicationError:
     if isinstance(exc, TwilioRestException):
         err = TwilioError(code=exc.code, message=exc.msg or str(exc))
         if exc.status == 429:
+            # Honour Retry-After, with jitter so that throttled activities don't return in a herd.
+            delay = (RETRY_AFTER.get() or 1.0) * random.uniform(1.0, 1.5)
             return ApplicationError(
                 f"Twilio rate limit ({exc.code}): {exc.msg}", err.model_dump(), type=str(RATE_LIMITED),
-                next_retry_delay=timedelta(seconds=1),
+                next_retry_delay=timedelta(seconds=delay),
             )
         if exc.status >= 500:
             return ApplicationError(f"Twilio {exc.status}: {exc.msg}", err.model_dump(), type=str(UNAVAILABLE))

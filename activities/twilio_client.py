@@ -8,6 +8,7 @@ subaccount with the parent's credentials.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
 from twilio.http.async_http_client import AsyncTwilioHttpClient
@@ -16,12 +17,29 @@ from twilio.rest import Client
 from a2p.settings import Settings
 
 
+# The Retry-After of the last 429 seen by the current activity (each activity runs in its own
+# asyncio task, so this never leaks between concurrent activities). The SDK's exception does not
+# carry response headers; activities/errors.py reads this to honour Twilio's backoff.
+RETRY_AFTER: ContextVar[float | None] = ContextVar("twilio_retry_after", default=None)
+
+
 class _AsyncHttpClient(AsyncTwilioHttpClient):
     """The SDK's aiohttp client, with its configured timeout applied to every request (the SDK
-    passes ``timeout=None`` per request, which would mean aiohttp's 5-minute default)."""
+    passes ``timeout=None`` per request, which would mean aiohttp's 5-minute default), and a 429's
+    Retry-After remembered for the retry policy."""
 
     async def request(self, method: str, url: str, *args: Any, timeout: float | None = None, **kwargs: Any):  # type: ignore[override]
-        return await super().request(method, url, *args, timeout=timeout or self.timeout, **kwargs)
+        response = await super().request(method, url, *args, timeout=timeout or self.timeout, **kwargs)
+        if response.status_code == 429:
+            RETRY_AFTER.set(_seconds(response.headers.get("Retry-After") if response.headers else None))
+        return response
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None  # an HTTP date: rare at Twilio; the default backoff applies
 
 
 class TwilioClients:

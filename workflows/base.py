@@ -261,7 +261,7 @@ class RegistrationBase:
             try:
                 return await workflow.execute_activity(
                     str(call), arg, result_type=result_type, task_queue=queue,
-                    start_to_close_timeout=opts.start_to_close,
+                    start_to_close_timeout=self.timings.call_timeout * opts.call_timeout_factor,
                     schedule_to_close_timeout=opts.schedule_to_close,
                     retry_policy=opts.retry, summary=summary,
                 )

@@ -1,9 +1,11 @@
 """The one table of how Twilio calls are scheduled: timeouts and retry policy per call.
 
 Retries: 4xx rejections are never retried (the activity marks them non-retryable); 429s are
-retried with backoff; 5xx/timeouts are retried, safely, because every create looks before it
-creates on a retry. An outage of Twilio is ridden out for hours (schedule-to-close) before the
-registration asks a person.
+retried after Twilio's Retry-After; 5xx/timeouts are retried, safely, because every create looks
+before it creates on a retry. An outage of Twilio is ridden out for hours (schedule-to-close)
+before the registration asks a person. Start-to-close is the registration's
+``Timings.call_timeout`` (one HTTP request plus margin), longer for calls that may page through
+an account's resources on a retry.
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ OTP_TASK_QUEUE_SUFFIX = "-otp"   # the rate-limited queue of OTP re-sends (10/s 
 
 @dataclass(frozen=True)
 class CallOptions:
-    start_to_close: timedelta
     schedule_to_close: timedelta
     retry: RetryPolicy
+    call_timeout_factor: int = 1       # x Timings.call_timeout = start-to-close
     rate_limited_queue: bool = False
 
 
@@ -33,24 +35,17 @@ _TWILIO_RETRY = RetryPolicy(
     non_retryable_error_types=[str(ErrorType.REJECTED)],
 )
 
-_DEFAULT = CallOptions(
-    start_to_close=timedelta(seconds=30),       # one HTTP request (20 s client timeout) + margin
-    schedule_to_close=timedelta(hours=6),       # ride out a Twilio outage, then ask a person
-    retry=_TWILIO_RETRY,
-)
-# Lists page through an account's resources on a retried create: allow longer.
-_LOOKUP_ON_RETRY = CallOptions(
-    start_to_close=timedelta(minutes=2), schedule_to_close=timedelta(hours=6), retry=_TWILIO_RETRY,
-)
+_DEFAULT = CallOptions(schedule_to_close=timedelta(hours=6), retry=_TWILIO_RETRY)
+# These list an account's resources on a retried create (or always): allow for several pages.
+_LISTS = CallOptions(schedule_to_close=timedelta(hours=6), retry=_TWILIO_RETRY, call_timeout_factor=4)
 
 CALL_OPTIONS: dict[Call, CallOptions] = {call: _DEFAULT for call in Call} | {
-    Call.CREATE_END_USER: _LOOKUP_ON_RETRY,
-    Call.CREATE_ADDRESS_DOCUMENT: _LOOKUP_ON_RETRY,
-    Call.REGISTER_BRAND: _LOOKUP_ON_RETRY,
-    Call.CREATE_MESSAGING_SERVICE: _LOOKUP_ON_RETRY,
-    Call.LIST_ASSIGNED_END_USERS: _LOOKUP_ON_RETRY,
-    Call.RESEND_OTP: CallOptions(
-        start_to_close=timedelta(seconds=30), schedule_to_close=timedelta(hours=1),
-        retry=_TWILIO_RETRY, rate_limited_queue=True,
-    ),
+    Call.CREATE_END_USER: _LISTS,
+    Call.CREATE_ADDRESS_DOCUMENT: _LISTS,
+    Call.REGISTER_BRAND: _LISTS,
+    Call.CREATE_MESSAGING_SERVICE: _LISTS,
+    Call.LIST_ASSIGNED_END_USERS: _LISTS,
+    Call.FIND_CAMPAIGN: _LISTS,
+    # A re-send nobody receives for an hour is worth a person's look rather than more retries.
+    Call.RESEND_OTP: CallOptions(schedule_to_close=timedelta(hours=1), retry=_TWILIO_RETRY, rate_limited_queue=True),
 }

@@ -1,0 +1,236 @@
+"""Never a duplicate, never a lost registration: many registrations through injected faults, a
+worker killed with SIGKILL, the Temporal server restarted — and the sandbox counting what exists.
+
+Each test runs on its own sandbox (faults must not leak into other tests) and its own task queue.
+Sizes can be raised for a soak run with A2P_FAULT_REGISTRATIONS / A2P_KILL_REGISTRATIONS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from a2p.progress import Phase
+from a2p.requests import RegistrationRequest
+from a2p.timings import Timings
+from sandbox.testing import SandboxControl, SandboxProcess
+from starter import registrations
+from starter.local_stack import free_port, sandbox_settings
+from tests.integration.conftest import EXAMPLE, SANDBOX_CONFIG
+from worker import running_worker
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+ROOT = Path(__file__).resolve().parents[2]
+KINDS = ("customer_profiles", "trust_products", "brands", "services", "campaigns")
+TIMINGS = Timings(
+    settle_wait=timedelta(seconds=0.5), otp_resend_interval=timedelta(minutes=10), otp_deadline=timedelta(hours=1),
+    poll_initial=timedelta(seconds=1), poll_max=timedelta(seconds=3),
+    call_timeout=timedelta(seconds=5),  # a call lost with a killed worker is retried after 5 s
+)
+
+
+@contextlib.asynccontextmanager
+async def own_sandbox():
+    async with SandboxProcess(SANDBOX_CONFIG) as proc:
+        async with SandboxControl(proc.base_url) as control:
+            yield proc, control
+
+
+def request_for(isv_customer_id: str, subaccount_sid: str | None, phone_number_sid: str, n: int) -> RegistrationRequest:
+    import json
+
+    data = json.loads(EXAMPLE.read_text())
+    data.update(isv_customer_id=isv_customer_id, subaccount_sid=subaccount_sid, timings=TIMINGS.model_dump(mode="json"))
+    data["customer"]["mobile_number"] = f"+1415556{n:04d}"
+    data["messaging_service"]["phone_number_sid"] = phone_number_sid
+    return RegistrationRequest.model_validate(data)
+
+
+async def customers(control: SandboxControl, count: int, *, subaccounts: bool = True) -> list[RegistrationRequest]:
+    run = uuid.uuid4().hex[:6]
+
+    async def one(n: int) -> RegistrationRequest:
+        sub = (await control.create_subaccount())["sid"] if subaccounts else None
+        number = await control.create_phone_number(account_sid=sub)
+        return request_for(f"rel-{run}-{n}", sub, number["sid"], n)
+
+    return list(await asyncio.gather(*(one(n) for n in range(count))))
+
+
+@contextlib.asynccontextmanager
+async def answering_otps(control: SandboxControl):
+    """The customers' phones: reply YES to every OTP the sandbox sends."""
+    answered: set[str] = set()
+
+    async def loop() -> None:
+        while True:
+            with contextlib.suppress(Exception):
+                for m in (await control.otp_messages())["messages"]:
+                    if m["kind"] == "otp" and m["sid"] not in answered and not m.get("expired"):
+                        answered.add(m["sid"])
+                        await control.reply_otp(m["to"], "YES")
+            await asyncio.sleep(0.3)
+
+    task = asyncio.create_task(loop())
+    try:
+        yield answered
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def all_final(client, requests: list[RegistrationRequest], timeout: float):
+    return await asyncio.wait_for(
+        asyncio.gather(*(registrations.final_status(client, r.workflow_id) for r in requests)), timeout)
+
+
+async def assert_exactly_one_each(control: SandboxControl, requests: list[RegistrationRequest]) -> dict:
+    """Per customer account: exactly one profile, trust bundle, brand, service and campaign."""
+    per_account = {}
+    for kind in KINDS:
+        per_account[kind] = Counter(r["account_sid"] for r in (await control.resources(kind))["resources"])
+    duplicates = {kind: {a: n for a, n in c.items() if n != 1} for kind, c in per_account.items()}
+    for r in requests:
+        for kind in KINDS:
+            assert per_account[kind][r.subaccount_sid] == 1, (r.isv_customer_id, kind, per_account[kind][r.subaccount_sid])
+    return duplicates
+
+
+async def test_faulty_twilio_never_duplicates_or_loses_a_registration(temporal_env):
+    """Twilio drops 10% of create/update responses after committing them, answers 5% with 429 and
+    5% with 500: every registration completes, and exactly one of each resource exists."""
+    count = int(os.environ.get("A2P_FAULT_REGISTRATIONS", "100"))
+    client = temporal_env.client
+    async with own_sandbox() as (proc, control):
+        settings = sandbox_settings(proc.base_url, client.service_client.config.target_host)
+        requests = await customers(control, count)
+        await control.set_faults(drop_after_commit=0.10, rate_429=0.05, rate_500=0.05, seed=6)
+        queue = f"faults-{uuid.uuid4().hex[:6]}"
+        async with running_worker(client, settings, task_queue=queue), answering_otps(control):
+            await asyncio.gather(*(registrations.start_registration(client, settings, r, task_queue=queue)
+                                   for r in requests))
+            finals = await all_final(client, requests, timeout=240)
+        faults = (await control.stats())["faults"]
+        await control.clear_faults()
+        phases = Counter(f.phase for f in finals)
+        assert phases == {Phase.COMPLETED: count}, (phases, [f.problem for f in finals if f.problem][:3])
+        assert all(f.statuses.campaign == "VERIFIED" for f in finals)
+        await assert_exactly_one_each(control, requests)
+        injected = {k: v for k, v in faults.items() if v}
+        print(f"\n{count} registrations, faults injected: {injected}, duplicates: 0")
+        assert sum(v for v in faults.values() if isinstance(v, int)) > count, faults  # faults really happened
+
+
+def _worker_process(settings, queue: str) -> subprocess.Popen:
+    env = dict(os.environ, TEMPORAL_ADDRESS=settings.temporal_address, TEMPORAL_TASK_QUEUE=queue,
+               TWILIO_ACCOUNT_SID=settings.twilio_account_sid,
+               TWILIO_AUTH_TOKEN=settings.twilio_auth_token.get_secret_value(),
+               A2P_PRIMARY_CUSTOMER_PROFILE_SID=settings.a2p_primary_customer_profile_sid,
+               TWILIO_API_BASE_URL=settings.twilio_api_base_url, LOG_LEVEL="WARNING")
+    return subprocess.Popen([sys.executable, "-m", "worker"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def test_worker_killed_repeatedly_loses_nothing(temporal_env):
+    """A worker process SIGKILLed three times during a run of 50 registrations, and started again
+    each time: all complete, nothing is duplicated."""
+    count = int(os.environ.get("A2P_KILL_REGISTRATIONS", "50"))
+    client = temporal_env.client
+    async with own_sandbox() as (proc, control):
+        settings = sandbox_settings(proc.base_url, client.service_client.config.target_host)
+        requests = await customers(control, count)
+        queue = f"kill-{uuid.uuid4().hex[:6]}"
+        await asyncio.gather(*(registrations.start_registration(client, settings, r, task_queue=queue)
+                               for r in requests))
+        worker = _worker_process(settings, queue)
+        kills = 0
+        try:
+            async with answering_otps(control):
+                for delay in (2.0, 3.0, 4.0):
+                    await asyncio.sleep(delay)  # let it get into the middle of things, then kill it
+                    worker.send_signal(signal.SIGKILL)
+                    worker.wait()
+                    kills += 1
+                    worker = _worker_process(settings, queue)
+                finals = await all_final(client, requests, timeout=180)
+        finally:
+            worker.terminate()
+            worker.wait(timeout=20)
+        assert kills == 3
+        assert Counter(f.phase for f in finals) == {Phase.COMPLETED: count}
+        await assert_exactly_one_each(control, requests)
+
+
+async def test_temporal_server_restart_on_the_same_database_loses_nothing(tmp_path):
+    """The dev server is stopped in the middle of a run and started again on the same SQLite file:
+    the worker reconnects and every registration completes."""
+    from starter.devserver import start_dev_server
+
+    port, db = free_port(), str(tmp_path / "temporal.sqlite")
+    env = await start_dev_server(port=port, db_file=db)
+    async with own_sandbox() as (proc, control):
+        settings = sandbox_settings(proc.base_url, f"127.0.0.1:{port}")
+        requests = await customers(control, 10)
+        queue = f"restart-{uuid.uuid4().hex[:6]}"
+        worker_client = env.client
+        try:
+            async with running_worker(worker_client, settings, task_queue=queue), answering_otps(control):
+                await asyncio.gather(*(registrations.start_registration(env.client, settings, r, task_queue=queue)
+                                       for r in requests))
+                await asyncio.sleep(2)
+                await env.shutdown()            # the server goes away mid-run ...
+                await asyncio.sleep(1)
+                env = await start_dev_server(port=port, db_file=db)   # ... and comes back
+                finals = await all_final(env.client, requests, timeout=120)
+        finally:
+            await env.shutdown()
+        assert Counter(f.phase for f in finals) == {Phase.COMPLETED: 10}
+        await assert_exactly_one_each(control, requests)
+
+
+async def test_otp_resend_burst_never_surfaces_a_429(temporal_env):
+    """30 registrations in one account all re-send their OTP at once: Twilio allows 10/s per
+    account; the rate-limited task queue keeps every re-send under it, none fails."""
+    client = temporal_env.client
+    async with own_sandbox() as (proc, control):
+        settings = sandbox_settings(proc.base_url, client.service_client.config.target_host)
+        requests = await customers(control, 30, subaccounts=False)
+        queue = f"otp-{uuid.uuid4().hex[:6]}"
+        async with running_worker(client, settings, task_queue=queue):
+            await asyncio.gather(*(registrations.start_registration(client, settings, r, task_queue=queue)
+                                   for r in requests))
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                statuses = await asyncio.gather(*(registrations.get_status(client, r.workflow_id) for r in requests))
+                if all(s.phase == Phase.OTP_VERIFICATION for s in statuses):
+                    break
+                await asyncio.sleep(0.5)
+            before = (await control.stats())["requests"].get("POST /v1/a2p/BrandRegistrations/{Sid}/SmsOtp", {})
+            assert not before
+            await asyncio.gather(*(registrations.resend_otp(client, r.workflow_id) for r in requests))
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                statuses = await asyncio.gather(*(registrations.get_status(client, r.workflow_id) for r in requests))
+                if all(s.otp.resends == 1 for s in statuses):
+                    break
+                await asyncio.sleep(0.5)
+            assert all(s.otp.resends == 1 and s.phase == Phase.OTP_VERIFICATION for s in statuses)
+            smsotp = (await control.stats())["requests"]["POST /v1/a2p/BrandRegistrations/{Sid}/SmsOtp"]
+            assert smsotp["201"] == 30, smsotp   # every re-send went through exactly once
+            assert "429" not in smsotp, smsotp  # kept under Twilio's limit: not even a retried 429
+            print(f"\nSmsOtp answers during a burst of 30 re-sends: {smsotp}")
+            for r in requests:
+                await registrations.cancel(client, r.workflow_id, "test done")
