@@ -18,6 +18,9 @@ What is checked for one response (``TwilioSpecs.check_response``):
   ``referencing`` registry, ``additionalProperties`` only where the spec states it);
 * every property the schema declares is present (Twilio always sends every field, ``null`` when
   empty); optional via ``require_all_properties``;
+* optionally (``forbid_unknown_properties=True``, for our own sandbox, which claims Twilio's exact
+  shapes) no object carries a property its schema does not declare; real Twilio may add fields
+  before the spec does, so this is off by default;
 * for list responses, ``meta.key`` names the array that holds the items.
 
 Spec bugs that real Twilio exhibits are relaxed one field at a time in ``KNOWN_QUIRKS``.
@@ -329,7 +332,8 @@ class TwilioSpecs:
     # -- validation ----------------------------------------------------------------------------
     def check_response(self, method: str, url_or_path: str, status_code: int, body: Any, *,
                        host_hint: str | None = None, require_all_properties: bool = True,
-                       allow_error_status: bool = False) -> tuple[Operation, list[Violation]]:
+                       allow_error_status: bool = False,
+                       forbid_unknown_properties: bool = False) -> tuple[Operation, list[Violation]]:
         """Non-raising core of ``validate_response``: (operation, violations)."""
         op = self.find_operation(method, url_or_path, host_hint)
         responses = op.operation.get("responses", {})
@@ -351,19 +355,23 @@ class TwilioSpecs:
         pointer = f"{op.pointer}/responses/{_esc(key)}/content/application~1json/schema"
         violations = self._schema_violations(op.spec, pointer, body)
         violations += self._list_key_violations(op.spec, pointer, body)
-        if require_all_properties:
-            self._missing_properties(op.spec, pointer, body, [], violations)
+        if require_all_properties or forbid_unknown_properties:
+            self._property_violations(op.spec, pointer, body, [], violations,
+                                      missing=require_all_properties, unknown=forbid_unknown_properties)
         return op, violations
 
     def validate_response(self, method: str, url_or_path: str, status_code: int, body: Any, *,
                           host_hint: str | None = None, require_all_properties: bool = True,
-                          allow_error_status: bool = False) -> Operation:
+                          allow_error_status: bool = False,
+                          forbid_unknown_properties: bool = False) -> Operation:
         """Raise ContractViolation (an AssertionError) listing every violation; return the op.
         ``allow_error_status``: accept an undocumented 4xx/5xx whose body is Twilio's error
-        envelope (the specs document no error responses at all)."""
+        envelope (the specs document no error responses at all). ``forbid_unknown_properties``:
+        also reject properties the schema does not declare."""
         op, violations = self.check_response(
             method, url_or_path, status_code, body, host_hint=host_hint,
-            require_all_properties=require_all_properties, allow_error_status=allow_error_status)
+            require_all_properties=require_all_properties, allow_error_status=allow_error_status,
+            forbid_unknown_properties=forbid_unknown_properties)
         if violations:
             raise ContractViolation(f"{method.upper()} {url_or_path} -> {status_code} violates {op}:",
                                     violations)
@@ -371,11 +379,13 @@ class TwilioSpecs:
 
     def assert_exchanges_conform(self, exchanges: Iterable["Exchange | tuple"], *,
                                  require_all_properties: bool = True,
-                                 allow_error_status: bool = False) -> list[Operation]:
+                                 allow_error_status: bool = False,
+                                 forbid_unknown_properties: bool = False) -> list[Operation]:
         """Validate every Exchange or (method, url, status, body) tuple; one AssertionError with
         all failures. Returns the operations exercised (in order) for coverage assertions."""
         options = dict(require_all_properties=require_all_properties,
-                       allow_error_status=allow_error_status)
+                       allow_error_status=allow_error_status,
+                       forbid_unknown_properties=forbid_unknown_properties)
         failures, ops = [], []
         for i, ex in enumerate(exchanges):
             method, url, status, body = (ex.method, ex.url, ex.status, ex.body) \
@@ -456,9 +466,10 @@ class TwilioSpecs:
             schema = _resolve_local(self.specs[spec], schema["$ref"])
         return schema
 
-    def _missing_properties(self, spec: str, pointer: str, instance: Any, at: list,
-                            out: list[Violation]) -> None:
-        """Walk body and schema together; report declared properties absent from an object."""
+    def _property_violations(self, spec: str, pointer: str, instance: Any, at: list,
+                             out: list[Violation], *, missing: bool = True, unknown: bool = False) -> None:
+        """Walk body and schema together; report declared properties absent from an object
+        (``missing``) and properties an object has that its schema does not declare (``unknown``)."""
         schema = _resolve_local(self.specs[spec], pointer)
         while "$ref" in schema:
             pointer = schema["$ref"]
@@ -466,22 +477,31 @@ class TwilioSpecs:
         for kw in ("oneOf", "anyOf"):  # follow the (first) branch the instance actually matches
             for i in range(len(schema.get(kw, []))):
                 if self._validator(spec, f"{pointer}/{kw}/{i}").is_valid(instance):
-                    self._missing_properties(spec, f"{pointer}/{kw}/{i}", instance, at, out)
+                    self._property_violations(spec, f"{pointer}/{kw}/{i}", instance, at, out,
+                                              missing=missing, unknown=unknown)
                     break
         for i in range(len(schema.get("allOf", []))):
-            self._missing_properties(spec, f"{pointer}/allOf/{i}", instance, at, out)
+            self._property_violations(spec, f"{pointer}/allOf/{i}", instance, at, out,
+                                      missing=missing, unknown=unknown)
         if isinstance(instance, dict) and "properties" in schema:
-            missing = [k for k in schema["properties"] if k not in instance]
-            if missing:
+            absent = [k for k in schema["properties"] if k not in instance]
+            if missing and absent:
                 out.append(Violation(_pointer(at), "present",
-                                     f"missing declared properties {missing} (Twilio sends every "
+                                     f"missing declared properties {absent} (Twilio sends every "
                                      f"field, null when empty) (schema {pointer})"))
+            # allOf siblings may declare the rest of the object; the specs use none today
+            undeclared = [k for k in instance if k not in schema["properties"]]
+            if unknown and undeclared and "allOf" not in schema:
+                out.append(Violation(_pointer(at), "unknown",
+                                     f"undeclared properties {undeclared} (schema {pointer})"))
             for k in schema["properties"]:
                 if instance.get(k) is not None:
-                    self._missing_properties(spec, f"{pointer}/properties/{_esc(k)}", instance[k], at + [k], out)
+                    self._property_violations(spec, f"{pointer}/properties/{_esc(k)}", instance[k],
+                                              at + [k], out, missing=missing, unknown=unknown)
         if isinstance(instance, list) and isinstance(schema.get("items"), dict):
             for i, item in enumerate(instance):
-                self._missing_properties(spec, f"{pointer}/items", item, at + [i], out)
+                self._property_violations(spec, f"{pointer}/items", item, at + [i], out,
+                                          missing=missing, unknown=unknown)
 
     @staticmethod
     def _check_error_body(status_code: int, body: Any) -> list[Violation]:

@@ -206,6 +206,25 @@ def test_missing_properties_reported_by_name(twilio_specs):
                                    require_all_properties=False)
 
 
+def test_unknown_properties_rejected_only_on_request(twilio_specs):
+    body = example(twilio_specs, "GET", "/v1/CustomerProfiles/{Sid}")
+    body["note"] = "x"
+    path = f"/v1/CustomerProfiles/{BU}"
+    twilio_specs.validate_response("GET", path, 200, body)  # real Twilio may add fields first
+    e = violation_of(twilio_specs, "GET", path, 200, body, forbid_unknown_properties=True)
+    assert [(v.pointer, v.rule) for v in e.violations] == [("", "unknown")]
+    assert "undeclared properties ['note']" in str(e)
+    # nested objects (list items, meta) too, and untyped objects (results[], links) are left alone
+    page = example(twilio_specs, "GET", "/v1/CustomerProfiles", "readFull")
+    page["results"][0]["note"], page["meta"]["extra"] = "x", 1
+    e = violation_of(twilio_specs, "GET", "/v1/CustomerProfiles", 200, page, forbid_unknown_properties=True)
+    assert {(v.pointer, v.rule) for v in e.violations} == {("/results/0", "unknown"), ("/meta", "unknown")}
+    evaluation = example(twilio_specs, "POST", "/v1/CustomerProfiles/{CustomerProfileSid}/Evaluations")
+    evaluation["results"].append({"anything": True})
+    twilio_specs.validate_response("POST", f"/v1/CustomerProfiles/{BU}/Evaluations", 201, evaluation,
+                                   forbid_unknown_properties=True)
+
+
 def test_null_where_not_nullable_and_bad_format(twilio_specs):
     body = example(twilio_specs, "POST", "/v1/Services")
     body["validity_period"] = None          # one of the few non-nullable fields

@@ -39,7 +39,7 @@ def unique_address() -> dict:
 
 
 def last_json(client: Client) -> Any:
-    """The raw JSON body of the client's last response (to check it against the spec)."""
+    """The raw JSON body of the client's last response (for what the SDK's instance does not show)."""
     return json.loads(client.http_client._test_only_last_response.text)
 
 

@@ -1,5 +1,6 @@
 """Seed 000 sections 1-4, end to end through the real twilio SDK: every call, every status transition,
-every response checked against Twilio's OpenAPI schema."""
+the status callbacks. (That every response matches Twilio's OpenAPI specs is
+tests/contract/test_sandbox_contract.py's job.)"""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from a2p import constants as c
 from sandbox import defaults
 
 from .flows import CAMPAIGN, last_json, registered
-from .spec import assert_conforms, assert_page_conforms
 
 
 async def test_seed_000_new_sole_proprietor_registration(sandbox, control, account, mobile, receiver):
@@ -22,7 +22,6 @@ async def test_seed_000_new_sole_proprietor_registration(sandbox, control, accou
 
     # 1.1 / 2.1 policies
     starter_policy = th.policies(c.STARTER_PROFILE_POLICY_SID).fetch()
-    assert_conforms(last_json(client), "trusthub.v1.policies")
     assert starter_policy.requirements["end_user"][0]["fields"] == ["first_name", "last_name", "email", "phone_number"]
     assert starter_policy.requirements["supporting_customer_profiles"][0]["type"] == \
         "primary_customer_profile_type_business"
@@ -34,7 +33,6 @@ async def test_seed_000_new_sole_proprietor_registration(sandbox, control, accou
     profile = th.customer_profiles.create(friendly_name="Jane Doe Starter Customer Profile Bundle",
                                           email="jane.doe@example.com", policy_sid=c.STARTER_PROFILE_POLICY_SID,
                                           status_callback=callback)
-    assert_conforms(last_json(client), "trusthub.v1.customer_profile")
     assert profile.status == "draft" and profile.account_sid == account.sid
     assert profile.url == f"{sandbox.base_url}/v1/CustomerProfiles/{profile.sid}"
     assert profile.errors is None
@@ -43,43 +41,35 @@ async def test_seed_000_new_sole_proprietor_registration(sandbox, control, accou
     end_user = th.end_users.create(friendly_name="Starter Profile End User", type=c.STARTER_PROFILE_END_USER_TYPE,
                                    attributes={"email": "jane.doe@example.com", "first_name": "Jane",
                                                "last_name": "Doe", "phone_number": "+14155550100"})
-    assert_conforms(last_json(client), "trusthub.v1.end_user")
     assert end_user.attributes["first_name"] == "Jane"
     address = client.addresses.create(customer_name="Jane Doe", street="1 Jersey St", city="Boston", region="MA",
                                       postal_code="02215", iso_country="US", street_secondary="Apt B")
-    assert_conforms(last_json(client), "api.v2010.account.address")
     assert last_json(client)["date_created"].endswith("+0000")
     assert address.uri == f"/2010-04-01/Accounts/{account.sid}/Addresses/{address.sid}.json"
     document = th.supporting_documents.create(friendly_name="SP Document Address", type=c.ADDRESS_DOCUMENT_TYPE,
                                               attributes={"address_sids": address.sid})
-    assert_conforms(last_json(client), "trusthub.v1.supporting_document")
 
     # 1.6 / 1.7 three assignments (the primary profile lives in the parent account)
     assignments = th.customer_profiles(profile.sid).customer_profiles_entity_assignments
     for object_sid in (end_user.sid, document.sid, defaults.PRIMARY_CUSTOMER_PROFILE_SID):
         assignment = assignments.create(object_sid=object_sid)
-        assert_conforms(last_json(client), "trusthub.v1.customer_profile.customer_profile_entity_assignment")
         assert assignment.customer_profile_sid == profile.sid and assignment.object_sid == object_sid
     assert len(assignments.list()) == 3
-    assert_page_conforms(last_json(client), "results", "trusthub.v1.customer_profile.customer_profile_entity_assignment")
     assert [a.object_sid for a in assignments.list(object_type=c.STARTER_PROFILE_END_USER_TYPE)] == [end_user.sid]
 
     # 1.7 evaluation, 1.8 submission
     evaluation = th.customer_profiles(profile.sid).customer_profiles_evaluations.create(
         policy_sid=c.STARTER_PROFILE_POLICY_SID)
-    assert_conforms(last_json(client), "trusthub.v1.customer_profile.customer_profile_evaluation")
     assert evaluation.status == "compliant"
     assert [r["requirement_name"] for r in evaluation.results] == [
         "starter_customer_profile_information", "customer_profile_address", "primary_customer_profile"]
     assert all(r["passed"] for r in evaluation.results)
     assert th.customer_profiles(profile.sid).update(status="pending-review").status == "in-review"
-    assert_conforms(last_json(client), "trusthub.v1.customer_profile")
 
     # 2.2 - 2.6 trust product
     trust = th.trust_products.create(friendly_name="Jane Doe Sole Proprietor A2P Trust Bundle",
                                      email="jane.doe@example.com", policy_sid=c.SOLE_PROPRIETOR_TRUST_POLICY_SID,
                                      status_callback=trust_callback)
-    assert_conforms(last_json(client), "trusthub.v1.trust_product")
     assert trust.status == "draft"
     sole_prop = th.end_users.create(friendly_name="Sole Proprietor A2P Trust Bundle End User",
                                     type=c.SOLE_PROPRIETOR_END_USER_TYPE,
@@ -87,21 +77,17 @@ async def test_seed_000_new_sole_proprietor_registration(sandbox, control, accou
                                                 "mobile_phone_number": mobile})
     for object_sid in (sole_prop.sid, profile.sid):
         th.trust_products(trust.sid).trust_products_entity_assignments.create(object_sid=object_sid)
-        assert_conforms(last_json(client), "trusthub.v1.trust_product.trust_product_entity_assignment")
     evaluation = th.trust_products(trust.sid).trust_products_evaluations.create(
         policy_sid=c.SOLE_PROPRIETOR_TRUST_POLICY_SID)
-    assert_conforms(last_json(client), "trusthub.v1.trust_product.trust_product_evaluation")
     assert evaluation.status == "compliant"
     assert th.trust_products(trust.sid).update(status="pending-review").status == "in-review"
 
     # 3 brand: PENDING -> APPROVED + UNVERIFIED
     brand = msg.brand_registrations.create(customer_profile_bundle_sid=profile.sid, a2p_profile_bundle_sid=trust.sid,
                                            brand_type=c.BRAND_TYPE_SOLE_PROPRIETOR)
-    assert_conforms(last_json(client), "messaging.v1.brand_registrations")
     assert (brand.status, brand.identity_status, brand.tcr_id) == ("PENDING", None, None)
     await control.advance_clock(5)
     brand = msg.brand_registrations(brand.sid).fetch()
-    assert_conforms(last_json(client), "messaging.v1.brand_registrations")
     assert (brand.status, brand.identity_status) == ("APPROVED", "UNVERIFIED")
     assert brand.tcr_id.startswith("B") and len(brand.tcr_id) == 7
     assert th.customer_profiles(profile.sid).fetch().status == "in-review"
@@ -122,14 +108,11 @@ async def test_seed_000_new_sole_proprietor_registration(sandbox, control, accou
 
     # 4.1 messaging service + number, 4.2 campaign PENDING -> IN_PROGRESS -> VERIFIED
     service = msg.services.create(friendly_name="Jane Doe Hair Studio")
-    assert_conforms(last_json(client), "messaging.v1.service")
     number = await control.create_phone_number(account.sid)
     added = msg.services(service.sid).phone_numbers.create(phone_number_sid=number["sid"])
     assert client.http_client._test_only_last_response.status_code == 201
-    assert_conforms(last_json(client), "messaging.v1.service.phone_number")
     assert added.phone_number == number["phone_number"]
     campaign = msg.services(service.sid).us_app_to_person.create(brand_registration_sid=brand.sid, **CAMPAIGN)
-    assert_conforms(last_json(client), "messaging.v1.service.us_app_to_person_v2")
     assert campaign.campaign_status == "PENDING"
     await control.advance_clock(1.5)
     campaign = msg.services(service.sid).us_app_to_person(campaign.sid).fetch()
@@ -139,7 +122,6 @@ async def test_seed_000_new_sole_proprietor_registration(sandbox, control, accou
     assert campaign.campaign_status == "VERIFIED" and campaign.errors == []
     assert msg.services(service.sid).fetch().us_app_to_person_registered is True
     assert [x.sid for x in msg.services(service.sid).us_app_to_person.list()] == [campaign.sid]
-    assert_page_conforms(last_json(client), "compliance", "messaging.v1.service.us_app_to_person_v2")
 
     # every status change of the profile reached its status callback, signed with the account's token
     def statuses(path: str) -> list[str]:
@@ -156,31 +138,23 @@ async def test_seed_000_new_sole_proprietor_registration(sandbox, control, accou
         assert validator.validate(request["url"], params, request["headers"]["X-Twilio-Signature"])
 
 
-async def test_parent_account_lists_and_spec_shapes(client, control, mobile):
-    """The same flow in the parent account, checking the list endpoints' shapes."""
+async def test_parent_account_lists_and_otp_resend(client, control, mobile):
+    """The same flow in the parent account: its lists find the customer's resources; SmsOtp re-sends.
+    (The responses' shapes are checked in tests/contract/test_sandbox_contract.py.)"""
     customer = registered(client, mobile)
     th, msg = client.trusthub.v1, client.messaging.v1
     profiles = th.customer_profiles.list(policy_sid=c.STARTER_PROFILE_POLICY_SID, status="in-review")
     assert customer.profile_sid in [p.sid for p in profiles]
-    assert_page_conforms(last_json(client), "results", "trusthub.v1.customer_profile")
     assert customer.trust_sid in [t.sid for t in th.trust_products.list(status="in-review")]
-    assert_page_conforms(last_json(client), "results", "trusthub.v1.trust_product")
     assert customer.brand_sid in [b.sid for b in msg.brand_registrations.list()]
-    assert_page_conforms(last_json(client), "data", "messaging.v1.brand_registrations")
     addresses = client.addresses.list(customer_name="Jane Doe")
     assert customer.address_sid in [a.sid for a in addresses]
-    body = last_json(client)
-    assert set(body) == {"addresses", "end", "first_page_uri", "next_page_uri", "page", "page_size",
-                         "previous_page_uri", "start", "uri"}
-    for item in body["addresses"]:
-        assert_conforms(item, "api.v2010.account.address")
+    assert last_json(client)["uri"].startswith(f"/2010-04-01/Accounts/{client.username}/Addresses.json?")
     services = msg.services.list()
-    assert_page_conforms(last_json(client), "services", "messaging.v1.service")
     assert isinstance(services, list)
     otp = msg.brand_registrations(customer.brand_sid)
     assert otp.fetch().status == "PENDING"
     await control.advance_clock(5)
     created = otp.brand_registration_otps.create()
-    assert_conforms(last_json(client), "messaging.v1.brand_registrations.brand_registration_otp")
     assert created.brand_registration_sid == customer.brand_sid
     assert len((await control.otp_messages(brand_sid=customer.brand_sid))["messages"]) == 2
