@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     )
     a2p_event_sink_password: SecretStr | None = Field(None, description="see A2P_EVENT_SINK_USERNAME")
 
+    a2p_payload_keys: SecretStr | None = Field(
+        None, description="AES-256 keys encrypting workflow payloads: id1:base64,id2:base64 (newest first); "
+                          "unset = payloads stored in clear (development only)"
+    )
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["console", "json"] = "console"
 
@@ -98,6 +103,16 @@ class Settings(BaseSettings):
         if not re.match(r"^https?://[^/\s]+", v):
             raise ValueError("must be an http(s) URL")
         return v.rstrip("/")
+
+    @field_validator("a2p_payload_keys")
+    @classmethod
+    def _keys(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and v.get_secret_value().strip():
+            from a2p.codec import parse_keys
+
+            parse_keys(v.get_secret_value())
+            return v
+        return None
 
     @model_validator(mode="after")
     def _credentials(self) -> Settings:

@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 
 from a2p.settings import Settings
 
 DATA_CONVERTER = pydantic_data_converter
 
 
+def data_converter(settings: Settings) -> DataConverter:
+    """Pydantic models in, and — when A2P_PAYLOAD_KEYS is set — encrypted payloads out."""
+    if settings.a2p_payload_keys is None:
+        return DATA_CONVERTER
+    from a2p.codec import EncryptionCodec, parse_keys
+
+    codec = EncryptionCodec(parse_keys(settings.a2p_payload_keys.get_secret_value()))
+    return dataclasses.replace(DATA_CONVERTER, payload_codec=codec)
+
+
 async def connect(settings: Settings) -> Client:
     return await Client.connect(
-        settings.temporal_address, namespace=settings.temporal_namespace, data_converter=DATA_CONVERTER,
+        settings.temporal_address, namespace=settings.temporal_namespace, data_converter=data_converter(settings),
     )
 
 
