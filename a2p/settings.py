@@ -61,6 +61,15 @@ class Settings(BaseSettings):
     )
     a2p_event_sink_password: SecretStr | None = Field(None, description="see A2P_EVENT_SINK_USERNAME")
 
+    a2p_codec_api_key: SecretStr | None = Field(
+        None, description="bearer key the Temporal Web UI sends to the service's /codec endpoint; unset = codec off"
+    )
+    a2p_codec_cors_origins: str = Field(
+        "http://localhost:8233", description="comma-separated origins of the Web UI allowed to call /codec"
+    )
+    a2p_metrics_bind: str | None = Field(
+        None, description="host:port serving Prometheus metrics (Temporal SDK + a2p counters), e.g. 0.0.0.0:9464"
+    )
     a2p_payload_keys: SecretStr | None = Field(
         None, description="AES-256 keys encrypting workflow payloads: id1:base64,id2:base64 (newest first); "
                           "unset = payloads stored in clear (development only)"
