@@ -24,8 +24,11 @@ def data_converter(settings: Settings) -> DataConverter:
 
 
 async def connect(settings: Settings) -> Client:
+    from a2p.metrics import runtime_for
+
     return await Client.connect(
         settings.temporal_address, namespace=settings.temporal_namespace, data_converter=data_converter(settings),
+        runtime=runtime_for(settings.a2p_metrics_bind),
     )
 
 

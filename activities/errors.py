@@ -68,6 +68,7 @@ def twilio_call(name: Call) -> Callable[[Callable[P, Awaitable[R]]], Callable[P,
             info = activity.info()
             bound = log.bind(
                 activity=str(name), attempt=info.attempt, workflow_id=info.workflow_id,
+                run_id=info.workflow_run_id, isv_customer_id=isv_customer_id(info.workflow_id),
             )
             try:
                 result = await fn(*args, **kwargs)
@@ -81,6 +82,14 @@ def twilio_call(name: Call) -> Callable[[Callable[P, Awaitable[R]]], Callable[P,
         return activity.defn(name=str(name))(run)
 
     return wrap
+
+
+def isv_customer_id(workflow_id: str) -> str:
+    """The ISV's customer id, from a workflow id such as ``a2p-registration-<id>``."""
+    for prefix in ("a2p-registration-", "a2p-conversion-"):
+        if workflow_id.startswith(prefix):
+            return workflow_id[len(prefix):]
+    return workflow_id
 
 
 def is_retry() -> bool:

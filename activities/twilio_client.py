@@ -11,9 +11,11 @@ from __future__ import annotations
 from contextvars import ContextVar
 from typing import Any
 
+from temporalio import activity
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
+from a2p.metrics import TWILIO_CALLS, endpoint
 from a2p.settings import Settings
 
 
@@ -29,10 +31,21 @@ class _AsyncHttpClient(AsyncTwilioHttpClient):
     Retry-After remembered for the retry policy."""
 
     async def request(self, method: str, url: str, *args: Any, timeout: float | None = None, **kwargs: Any):  # type: ignore[override]
-        response = await super().request(method, url, *args, timeout=timeout or self.timeout, **kwargs)
+        try:
+            response = await super().request(method, url, *args, timeout=timeout or self.timeout, **kwargs)
+        except Exception:
+            _count(method, url, "error")
+            raise
+        _count(method, url, str(response.status_code))
         if response.status_code == 429:
             RETRY_AFTER.set(_seconds(response.headers.get("Retry-After") if response.headers else None))
         return response
+
+
+def _count(method: str, url: str, status: str) -> None:
+    if activity.in_activity():
+        activity.metric_meter().create_counter(TWILIO_CALLS, "Twilio API requests by endpoint and status").add(
+            1, {"endpoint": endpoint(method, url), "status": status})
 
 
 def _seconds(value: str | None) -> float | None:

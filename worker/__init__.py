@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
+from datetime import timedelta
+
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -16,6 +18,11 @@ from workflows import ALL_WORKFLOWS
 from workflows.policies import OTP_TASK_QUEUE_SUFFIX
 
 
+# On SIGTERM, Twilio calls in flight get this long to finish (each is one HTTP request) before
+# they are cancelled; a cancelled call is retried elsewhere, safely (creates look before creating).
+GRACEFUL_SHUTDOWN = timedelta(seconds=10)
+
+
 @contextlib.asynccontextmanager
 async def running_worker(client: Client, settings: Settings, task_queue: str | None = None) -> AsyncIterator[None]:
     """Run the workers of one task queue until the context exits: workflows and Twilio calls on
@@ -24,8 +31,9 @@ async def running_worker(client: Client, settings: Settings, task_queue: str | N
     queue = task_queue or settings.temporal_task_queue
     twilio = TwilioClients(settings)
     main = Worker(client, task_queue=queue, workflows=ALL_WORKFLOWS, activities=registration_activities(twilio),
-                  max_concurrent_activities=200)
+                  max_concurrent_activities=200, graceful_shutdown_timeout=GRACEFUL_SHUTDOWN)
     otp = Worker(client, task_queue=queue + OTP_TASK_QUEUE_SUFFIX, activities=otp_activities(twilio),
+                 graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
                  # Temporal's limiter lets short bursts through: stay at 80% of Twilio's limit.
                  max_task_queue_activities_per_second=OTP_RESEND_RATE_PER_SECOND * 0.8)
     tasks = [asyncio.create_task(w.run()) for w in (main, otp)]

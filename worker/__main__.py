@@ -1,15 +1,20 @@
-"""`python -m worker`: connect with the settings from the environment and run until SIGINT/SIGTERM."""
+"""`python -m worker` (or `a2p worker`): connect with the settings from the environment and run
+until SIGINT/SIGTERM, then stop cleanly: polls end, Twilio calls in flight get up to 10 s, and the
+process exits 0 within a bound (containers are stopped with SIGTERM)."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 
 from a2p.logging import configure_logging, get_logger
 from a2p.settings import SettingsError, load_settings
 from a2p.temporal_client import connect
-from worker import running_worker
+from worker import GRACEFUL_SHUTDOWN, running_worker
+
+SHUTDOWN_BOUND_SECONDS = GRACEFUL_SHUTDOWN.total_seconds() + 10
 
 
 async def main() -> int:
@@ -27,11 +32,22 @@ async def main() -> int:
         loop.add_signal_handler(sig, stop.set)
     async with running_worker(client, settings):
         log.info("worker_started", task_queue=settings.temporal_task_queue, temporal=settings.temporal_address,
-                 twilio="sandbox" if settings.uses_sandbox else "twilio")
+                 twilio="sandbox" if settings.uses_sandbox else "twilio", metrics=settings.a2p_metrics_bind)
         await stop.wait()
+        log.info("worker_stopping")
+        # Past the bound, leave anyway: a container must not hang on SIGTERM.
+        loop.call_later(SHUTDOWN_BOUND_SECONDS, lambda: exit_now(1))
     log.info("worker_stopped")
     return 0
 
 
+def exit_now(code: int) -> None:
+    """Leave without interpreter teardown, where the SDK's native runtime can crash
+    (temporalio/sdk-python#300) and turn a clean stop into a non-zero exit."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    exit_now(asyncio.run(main()))

@@ -18,6 +18,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from a2p import metrics
     from a2p import search_attributes as sa
     from a2p.calls import (
         BrandRef, BrandState, Call, CampaignRef, CampaignState, CreateCampaign,
@@ -320,7 +321,7 @@ class RegistrationBase:
             self._nudged = False
             delay = next(delays)
             if await self._wait(lambda: done() or self._nudged, delay, f"next {poll_summary} poll"):
-                break
+                continue  # done, or a webhook told us something (not necessarily the end): check again
             if not self._nudged:
                 await poll()
         self.status.waiting_for = None
@@ -477,6 +478,7 @@ class RegistrationBase:
         )
         otp.resends += 1
         otp.sent += 1
+        self._count(metrics.OTP_RESENDS)
         otp.last_sent_at = workflow.now()
         self._note(f"OTP re-sent ({otp.resends})")
 
@@ -572,6 +574,7 @@ class RegistrationBase:
     async def _run_to_end(self, body: Callable[[], Any]) -> RegistrationStatus:
         """Run the flow; whatever happens, end with a status that says how it ended."""
         self._publish()
+        self._count(metrics.REGISTRATIONS_STARTED)
         try:
             await body()
             self.status.problem = None
@@ -586,7 +589,11 @@ class RegistrationBase:
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.status
 
+    def _count(self, name: str, **labels: str) -> None:
+        workflow.metric_meter().create_counter(name).add(1, {"flow": self.status.flow, **labels})
+
     def _finish(self, phase: Phase, note: str) -> None:
+        self._count(metrics.REGISTRATIONS_ENDED, outcome=phase.value, phase=self.status.phase.value)
         self.status.waiting_for = None
         self.status.finished_at = workflow.now()
         self._corrections.clear()
