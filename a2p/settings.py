@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     temporal_namespace: str = Field("default", description="Temporal namespace")
     temporal_task_queue: str = Field("a2p-registrar", description="task queue of workflows and activities")
     temporal_ui_url: str = Field("http://localhost:8233", description="Temporal Web UI, for links to workflows")
+    temporal_api_key: SecretStr | None = Field(None, description="Temporal Cloud API key (implies TLS)")
+    temporal_tls_cert: str | None = Field(None, description="client certificate (PEM file) for mTLS, e.g. Temporal Cloud")
+    temporal_tls_key: str | None = Field(None, description="its private key (PEM file)")
 
     # Twilio credentials: account SID + auth token, or account SID + API key + secret.
     twilio_account_sid: str = Field(..., description="the ISV's parent account SID (AC...)")

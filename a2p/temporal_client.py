@@ -28,8 +28,24 @@ async def connect(settings: Settings) -> Client:
 
     return await Client.connect(
         settings.temporal_address, namespace=settings.temporal_namespace, data_converter=data_converter(settings),
-        runtime=runtime_for(settings.a2p_metrics_bind),
+        runtime=runtime_for(settings.a2p_metrics_bind), **_security(settings),
     )
+
+
+def _security(settings: Settings) -> dict:
+    """mTLS (client certificate) and/or an API key, as Temporal Cloud asks; nothing for a local server."""
+    from pathlib import Path
+
+    from temporalio.service import TLSConfig
+
+    out: dict = {}
+    if settings.temporal_tls_cert and settings.temporal_tls_key:
+        out["tls"] = TLSConfig(client_cert=Path(settings.temporal_tls_cert).read_bytes(),
+                               client_private_key=Path(settings.temporal_tls_key).read_bytes())
+    if settings.temporal_api_key is not None:
+        out["api_key"] = settings.temporal_api_key.get_secret_value()
+        out.setdefault("tls", True)
+    return out
 
 
 def web_ui_link(settings: Settings, workflow_id: str) -> str:
