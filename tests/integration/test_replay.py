@@ -2,7 +2,8 @@
 
 A change that would break registrations already running (they live for weeks) fails here; put
 such changes behind `workflow.patched`. Record new histories with
-`A2P_RECORD_HISTORIES=1 python3 dev.py test tests/integration/test_registration.py`."""
+`A2P_RECORD_HISTORIES=1 python3 dev.py test tests/integration/test_registration.py`
+(conversions: `tests/integration/test_conversion.py -k happy_path`)."""
 
 from __future__ import annotations
 
@@ -28,4 +29,5 @@ async def test_recorded_history_replays(path: Path) -> None:
 
 def test_histories_are_recorded() -> None:
     names = {p.stem for p in HISTORIES}
-    assert {"new_registration_happy_path", "new_registration_address_correction"} <= names, names
+    assert {"new_registration_happy_path", "new_registration_address_correction",
+            "legacy_conversion_happy_path"} <= names, names
