@@ -206,11 +206,12 @@ async def _service() -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = _parser().parse_args(argv)
-    if args.command == "sandbox":
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["sandbox"]:  # the sandbox parses its own options
         from sandbox.__main__ import main as sandbox_main
 
-        sys.exit(sandbox_main(args.rest))
+        sys.exit(sandbox_main(argv[1:]))
+    args = _parser().parse_args(argv)
     if args.command == "worker":
         from worker.__main__ import main as worker_main
 

@@ -26,22 +26,26 @@ from typing import Annotated, Any, Literal, TypeVar
 import structlog
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 from twilio.request_validator import RequestValidator
 
+from a2p import metrics
 from a2p import search_attributes as sa
+from a2p.metrics import runtime_for
 from a2p.calls import TwilioError
 from a2p.progress import BrandEvent, BundleEvent, CampaignEvent, OperatorDecision, RegistrationStatus
 from a2p.requests import Correction, LegacyConversionRequest, RegistrationRequest, format_validation_error
 from a2p.settings import Settings
 from a2p.temporal_client import connect, web_ui_link
-from starter import registrations
+from starter import batch, registrations
 
 log = structlog.get_logger("a2p.service")
 
@@ -184,18 +188,14 @@ def create_app(settings: Settings, client: Client | None = None, *,
     @app.post("/v1/conversions/batch", response_model=BatchResult, dependencies=[Authed], responses=API_ERRORS)
     async def start_conversions(body: list[dict[str, Any]], request: Request,
                                 c: Client = Depends(temporal)) -> BatchResult:
-        """Start many conversions: one workflow per customer; invalid items are listed, not started."""
-        invalid, valid = [], []
-        for i, item in enumerate(body):
-            try:
-                valid.append(LegacyConversionRequest.model_validate(item))
-            except ValidationError as err:
-                invalid.append({"index": i, "isv_customer_id": item.get("isv_customer_id"),
-                                "fields": format_validation_error(err)})
-        results = await _api(asyncio.gather(*(registrations.start_conversion(c, settings, r) for r in valid)))
-        views = [started_view(request, s) for s in results]
-        created = sum(1 for s in results if s.created)
-        return BatchResult(total=len(body), created=created, existing=len(results) - created,
+        """Start many conversions: one workflow per customer (a customer's existing one is given
+        back); invalid items are listed with their field errors and not started."""
+        result = await _api(batch.start_conversions(c, settings, body, raise_on_error=True))
+        invalid = [{"index": o.index, "isv_customer_id": o.isv_customer_id, "fields": o.fields}
+                   for o in result.items if o.outcome == "invalid"]
+        views = [started_view(request, registrations.Started(o.workflow_id, o.run_id, o.outcome == "created"))
+                 for o in result.items if o.outcome in ("created", "existing")]
+        return BatchResult(total=result.total, created=result.created, existing=result.existing,
                            invalid=invalid, started=views)
 
     @app.get("/v1/registrations/{workflow_id}", response_model=RegistrationView, dependencies=[Authed],
@@ -313,6 +313,44 @@ def create_app(settings: Settings, client: Client | None = None, *,
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    # ---- the Web UI's codec server: decrypted payloads for authorised operators ---------------
+
+    codec = _codec(settings)
+
+    def codec_key(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
+        expected = settings.a2p_codec_api_key
+        given = credentials.credentials if credentials else ""
+        if expected is None or not given or not hmac.compare_digest(given, expected.get_secret_value()):
+            raise HTTPException(status_code=401, detail={"error": "a valid 'Authorization: Bearer <A2P_CODEC_API_KEY>' "
+                                                                  "is required"}, headers={"WWW-Authenticate": "Bearer"})
+
+    @app.post("/codec/decode", dependencies=[Depends(codec_key)], tags=["codec"])
+    async def codec_decode(request: Request) -> JSONResponse:
+        """Temporal's remote codec protocol: `{"payloads": [...]}` decrypted, for the Web UI/CLI."""
+        return JSONResponse(await _run_codec(codec.decode if codec else None, await request.body()))
+
+    @app.post("/codec/encode", dependencies=[Depends(codec_key)], tags=["codec"])
+    async def codec_encode(request: Request) -> JSONResponse:
+        """Temporal's remote codec protocol: `{"payloads": [...]}` encrypted."""
+        return JSONResponse(await _run_codec(codec.encode if codec else None, await request.body()))
+
+    origins = [o.strip() for o in settings.a2p_codec_cors_origins.split(",") if o.strip()]
+    app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["POST", "OPTIONS"],
+                       allow_headers=["Authorization", "Content-Type", "X-Namespace"], allow_credentials=True)
+
+    meter = (runtime_for(settings.a2p_metrics_bind) or Runtime.default()).metric_meter
+    webhooks_counter = meter.create_counter(metrics.WEBHOOKS, "Twilio webhook deliveries by kind and outcome")
+
+    @app.middleware("http")
+    async def count_webhooks(request: Request, call_next):
+        response = await call_next(request)
+        if request.url.path.startswith("/webhooks/"):
+            code = response.status_code
+            outcome = ("accepted" if code < 300 else "refused" if code in (401, 403) else
+                       "unavailable" if code == 503 else "rejected")
+            webhooks_counter.add(1, {"kind": request.url.path.rsplit("/", 1)[-1], "outcome": outcome})
+        return response
 
     return app
 
@@ -443,6 +481,26 @@ def _valid_basic(settings: Settings, request: Request) -> bool:
         return False
     return hmac.compare_digest(given_user.encode(), user.encode()) and hmac.compare_digest(
         given_password.encode(), password.get_secret_value().encode())
+
+
+def _codec(settings: Settings):
+    if settings.a2p_payload_keys is None:
+        return None
+    from a2p.codec import EncryptionCodec, parse_keys
+
+    return EncryptionCodec(parse_keys(settings.a2p_payload_keys.get_secret_value()))
+
+
+async def _run_codec(transform, body: bytes) -> dict[str, Any]:
+    from google.protobuf import json_format
+    from temporalio.api.common.v1 import Payloads
+
+    try:
+        payloads = json_format.Parse(body or b"{}", Payloads())
+    except json_format.ParseError as err:
+        raise HTTPException(status_code=400, detail={"error": f"not Temporal payloads JSON: {err}"}) from None
+    out = list(payloads.payloads) if transform is None else await transform(list(payloads.payloads))
+    return json_format.MessageToDict(Payloads(payloads=out))
 
 
 async def _signal(client: Client, workflow_id: str, name: str, event: BaseModel) -> None:

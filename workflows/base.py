@@ -30,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
         RegistrationStatus, TERMINAL_PHASES, TimelineEntry,
     )
     from a2p.requests import CampaignDetails, Correction, MessagingServiceSpec
-    from a2p.timings import Timings
+    from a2p.timings import Timings, human_duration
     from workflows.policies import CALL_OPTIONS, OTP_TASK_QUEUE_SUFFIX
 
 T = TypeVar("T", bound=BaseModel)
@@ -488,7 +488,7 @@ class RegistrationBase:
         self.status.problem = Problem(
             source="otp", at=workflow.now(),
             summary=("TCR expired the brand: it must be deleted and registered again" if expired_by_tcr else
-                     f"the customer did not verify the OTP within {self.timings.otp_deadline.days} days"),
+                     f"the customer did not verify the OTP within {human_duration(self.timings.otp_deadline)}"),
             remedy="operator decision: resend_otp_and_wait or end",
         )
         self.status.waiting_for = "an operator's decision (OTP expired)"
