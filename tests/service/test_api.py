@@ -33,6 +33,7 @@ ENDPOINTS = {
     ("/v1/registrations/{workflow_id}/actions/cancel", "post"),
     ("/v1/conversions", "post"), ("/v1/conversions/batch", "post"),
     ("/webhooks/trusthub", "post"), ("/webhooks/events", "post"),
+    ("/codec/decode", "post"), ("/codec/encode", "post"),
 }
 
 
