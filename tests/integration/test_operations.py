@@ -57,3 +57,32 @@ async def test_worker_logs_are_masked_json_and_sigterm_stops_it_cleanly(settings
     c = request.customer
     for secret in (c.email, c.mobile_number, c.business_phone, settings.twilio_auth_token.get_secret_value()):
         assert secret not in text, f"{secret!r} in the worker's logs"
+
+
+async def test_service_stops_cleanly_on_sigterm(settings):
+    import httpx
+
+    from starter.local_stack import free_port
+
+    port = free_port()
+    env = dict(os.environ, TEMPORAL_ADDRESS=settings.temporal_address, TWILIO_ACCOUNT_SID=settings.twilio_account_sid,
+               TWILIO_AUTH_TOKEN=settings.twilio_auth_token.get_secret_value(),
+               A2P_PRIMARY_CUSTOMER_PROFILE_SID=settings.a2p_primary_customer_profile_sid,
+               A2P_SERVICE_PORT=str(port), LOG_FORMAT="json")
+    service = subprocess.Popen([sys.executable, "-m", "starter.cli", "service"], cwd=ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 20
+        async with httpx.AsyncClient() as http:
+            while time.monotonic() < deadline:
+                try:
+                    if (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.2)
+            else:
+                raise AssertionError("the service did not come up")
+    finally:
+        service.send_signal(signal.SIGTERM)
+        code = service.wait(timeout=20)
+    assert code == 0, service.stderr.read().decode()[-2000:]

@@ -75,3 +75,10 @@ def test_one_shot_scripts_exist_and_register_every_search_attribute(compose):
     registered = set(re.search(r"for name in ([A-Za-z0-9 ]+);", script.read_text()).group(1).split())
     assert registered == {k.name for k in sa.ALL}
     assert "/deploy/setup-postgres.sh" in compose["services"]["temporal-schema"]["entrypoint"]
+
+
+def test_readme_configuration_table_documents_every_setting():
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("## Configuration"):readme.index("## Production")]
+    missing = [name.upper() for name in Settings.model_fields if f"`{name.upper()}`" not in table]
+    assert not missing, f"settings missing from the README's configuration table: {missing}"
