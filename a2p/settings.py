@@ -7,7 +7,7 @@ Environment variable = field name in upper case (e.g. ``TWILIO_ACCOUNT_SID``).
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+import sys
 from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -165,6 +165,10 @@ def load_settings(**overrides: object) -> Settings:
         raise SettingsError(describe_errors(err)) from None
 
 
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    return load_settings()
+def settings_or_exit() -> Settings:
+    """For a process starting up: the settings, or exit status 2 with every problem named."""
+    try:
+        return load_settings()
+    except SettingsError as err:
+        print(err, file=sys.stderr)
+        raise SystemExit(2) from None

@@ -79,15 +79,11 @@ def _parser() -> argparse.ArgumentParser:
 async def _client_command(args: argparse.Namespace) -> int:
     from a2p.progress import OperatorDecision
     from a2p.requests import Correction, RegistrationRequest, describe_validation_error
-    from a2p.settings import SettingsError, load_settings
+    from a2p.settings import settings_or_exit
     from a2p.temporal_client import connect, web_ui_link
     from starter import registrations
 
-    try:
-        settings = load_settings()
-    except SettingsError as err:
-        print(err, file=sys.stderr)
-        return 2
+    settings = settings_or_exit()
     try:
         if args.command == "start":
             request = RegistrationRequest.model_validate_json(args.file.read_text())
@@ -128,15 +124,11 @@ async def _convert(args: argparse.Namespace) -> int:
     (and, with --wait, per-phase counts until each has ended or waits for a person). Exit status: 0
     all started (and, with --wait, all completed), 1 some invalid / not started / not completed,
     2 the file or the settings are unusable."""
-    from a2p.settings import SettingsError, load_settings
+    from a2p.settings import settings_or_exit
     from a2p.temporal_client import connect
     from starter import batch, registrations
 
-    try:
-        settings = load_settings()
-    except SettingsError as err:
-        print(err, file=sys.stderr)
-        return 2
+    settings = settings_or_exit()
     try:
         items = batch.read_conversion_file(args.file)
         defaults = batch.read_campaign_defaults(args.campaign_file) if args.campaign_file else None
@@ -192,14 +184,10 @@ async def _convert(args: argparse.Namespace) -> int:
 
 async def _service() -> int:
     from a2p.logging import configure_logging
-    from a2p.settings import SettingsError, load_settings
+    from a2p.settings import settings_or_exit
     from starter.service import run_service
 
-    try:
-        settings = load_settings()
-    except SettingsError as err:
-        print(err, file=sys.stderr)
-        return 2
+    settings = settings_or_exit()
     configure_logging(settings.log_level, settings.log_format)
     await run_service(settings)
     return 0

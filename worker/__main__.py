@@ -10,7 +10,7 @@ import signal
 import sys
 
 from a2p.logging import configure_logging, get_logger
-from a2p.settings import SettingsError, load_settings
+from a2p.settings import settings_or_exit
 from a2p.temporal_client import connect
 from worker import GRACEFUL_SHUTDOWN, running_worker
 
@@ -18,11 +18,7 @@ SHUTDOWN_BOUND_SECONDS = GRACEFUL_SHUTDOWN.total_seconds() + 10
 
 
 async def main() -> int:
-    try:
-        settings = load_settings()
-    except SettingsError as err:
-        print(err, file=sys.stderr)
-        return 2
+    settings = settings_or_exit()
     configure_logging(settings.log_level, settings.log_format)
     log = get_logger("a2p.worker")
     client = await connect(settings)

@@ -7,12 +7,10 @@ be counted per test (and the subaccount path is exercised)."""
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,9 +21,9 @@ from a2p.timings import Timings
 from sandbox.testing import SandboxControl, SandboxProcess
 from starter import registrations
 from starter.local_stack import sandbox_settings
+from tests.factories import registration_data
 from worker import running_worker
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "a2p" / "examples" / "registration.json"
 
 # Sandbox review delays (sandbox clock), longer than the workflows' settle wait (0.5 s) so that a
 # rejection surfaces where it would with Twilio: after the workflow has moved on.
@@ -83,19 +81,9 @@ class Customer:
         self.mobile_number = f"+1415555{uuid.uuid4().int % 10000:04d}"  # TCR allows 3 brands per mobile
 
     def request(self, *, timings: Timings = FAST, **changes: Any) -> RegistrationRequest:
-        data = json.loads(EXAMPLE.read_text())
-        data["isv_customer_id"] = f"t-{uuid.uuid4().hex[:10]}"
-        data["subaccount_sid"] = self.subaccount_sid
-        data["messaging_service"]["phone_number_sid"] = self.phone_number_sid
-        data["customer"]["mobile_number"] = self.mobile_number
-        data["timings"] = timings.model_dump(mode="json")
-        for path, value in changes.items():
-            target = data
-            *parents, leaf = path.split("__")
-            for p in parents:
-                target = target[p]
-            target[leaf] = value
-        return RegistrationRequest.model_validate(data)
+        return RegistrationRequest.model_validate(registration_data(
+            f"t-{uuid.uuid4().hex[:10]}", subaccount_sid=self.subaccount_sid, mobile_number=self.mobile_number,
+            phone_number_sid=self.phone_number_sid, timings=timings, **changes))
 
     async def count(self, kind: str) -> int:
         return len(await self.resources(kind))

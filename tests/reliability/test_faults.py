@@ -27,7 +27,8 @@ from a2p.timings import Timings
 from sandbox.testing import SandboxControl, SandboxProcess
 from starter import registrations
 from starter.local_stack import free_port, sandbox_settings
-from tests.integration.conftest import EXAMPLE, SANDBOX_CONFIG
+from tests.factories import registration_data
+from tests.integration.conftest import SANDBOX_CONFIG
 from worker import running_worker
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -49,13 +50,9 @@ async def own_sandbox():
 
 
 def request_for(isv_customer_id: str, subaccount_sid: str | None, phone_number_sid: str, n: int) -> RegistrationRequest:
-    import json
-
-    data = json.loads(EXAMPLE.read_text())
-    data.update(isv_customer_id=isv_customer_id, subaccount_sid=subaccount_sid, timings=TIMINGS.model_dump(mode="json"))
-    data["customer"]["mobile_number"] = f"+1415556{n:04d}"
-    data["messaging_service"]["phone_number_sid"] = phone_number_sid
-    return RegistrationRequest.model_validate(data)
+    return RegistrationRequest.model_validate(registration_data(
+        isv_customer_id, subaccount_sid=subaccount_sid, mobile_number=f"+1415556{n:04d}",
+        phone_number_sid=phone_number_sid, timings=TIMINGS))
 
 
 async def customers(control: SandboxControl, count: int, *, subaccounts: bool = True) -> list[RegistrationRequest]:

@@ -18,7 +18,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -33,13 +32,13 @@ from a2p.progress import Phase, RegistrationStatus
 from a2p.settings import Settings
 from a2p.timings import Timings
 from sandbox import defaults
-from sandbox.testing import SandboxControl, SandboxProcess
+from sandbox.testing import SandboxControl, SandboxProcess, async_wait_until
 from starter import registrations
 from starter.local_stack import sandbox_settings
 from starter.service import bind, create_app, serving, url_of
+from tests.factories import registration_data
 from worker import running_worker
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "a2p" / "examples" / "registration.json"
 API_KEY = "test-service-key"
 TOKEN = defaults.PARENT_AUTH_TOKEN
 
@@ -72,18 +71,9 @@ class Stack:
     async def request(self, *, timings: Timings = TIMINGS, **changes: Any) -> dict[str, Any]:
         """A valid registration request (JSON) of a new customer of the parent account, with its own
         10DLC number and mobile; ``changes``: ``customer__address__street="..."``."""
-        data = json.loads(EXAMPLE.read_text())
-        data["isv_customer_id"] = f"svc-{uuid.uuid4().hex[:10]}"
-        data["messaging_service"]["phone_number_sid"] = (await self.control.create_phone_number())["sid"]
-        data["customer"]["mobile_number"] = f"+1415555{next(_mobiles):04d}"
-        data["timings"] = timings.model_dump(mode="json")
-        for path, value in changes.items():
-            target = data
-            *parents, leaf = path.split("__")
-            for p in parents:
-                target = target[p]
-            target[leaf] = value
-        return data
+        number = await self.control.create_phone_number()
+        return registration_data(f"svc-{uuid.uuid4().hex[:10]}", mobile_number=f"+1415555{next(_mobiles):04d}",
+                                 phone_number_sid=number["sid"], timings=timings, **changes)
 
     async def start(self, data: dict[str, Any]) -> str:
         response = await self.http.post("/v1/registrations", json=data)
@@ -155,16 +145,7 @@ async def answer_otp(control: SandboxControl, mobile_number: str, timeout: float
 
 
 async def eventually(check: Callable[[], Any], timeout: float = 10, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
+    return await async_wait_until(check, timeout, interval=0.1, message=what)
 
 
 # ---- workflow history ----------------------------------------------------------------------------
