@@ -1,12 +1,21 @@
-"""Test customers: the README's example registration, made unique and adjusted per test."""
+"""What every suite's tests share: test customers (the README's example registration, made
+unique and adjusted per test), and waiting on a registration with a deadline (no sleep-and-hope)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from temporalio.client import Client
+
+from a2p.progress import Phase, RegistrationStatus
 from a2p.timings import Timings
+from sandbox.testing import SandboxControl
+from starter import registrations
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "a2p" / "examples" / "registration.json"
 
@@ -27,3 +36,34 @@ def registration_data(isv_customer_id: str, *, mobile_number: str, phone_number_
             target = target[p]
         target[leaf] = value
     return data
+
+
+async def wait_until(client: Client, workflow_id: str, predicate: Callable[[RegistrationStatus], bool],
+                     timeout: float = 30, what: str = "condition") -> RegistrationStatus:
+    """Query the workflow until ``predicate(status)`` holds, or fail with its last status."""
+    deadline = time.monotonic() + timeout
+    status = None
+    while time.monotonic() < deadline:
+        try:
+            status = await registrations.get_status(client, workflow_id)
+        except Exception:  # noqa: BLE001 - the first workflow task may not have run yet
+            status = None
+        if status is not None and predicate(status):
+            return status
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}; last status: "
+                         f"{status.model_dump_json(indent=1) if status else None}")
+
+
+async def wait_phase(client: Client, workflow_id: str, phase: Phase, timeout: float = 30) -> RegistrationStatus:
+    return await wait_until(client, workflow_id, lambda s: s.phase == phase, timeout, f"phase {phase}")
+
+
+async def answer_otp(control: SandboxControl, mobile_number: str, timeout: float = 20) -> dict:
+    """The customer replies YES from their phone as soon as the sandbox has sent them an OTP."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (await control.otp_messages(to=mobile_number))["messages"]:
+            return await control.reply_otp(mobile_number, "YES")
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no OTP was sent to {mobile_number}")

@@ -6,20 +6,15 @@ be counted per test (and the subaccount path is exercised)."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from a2p.progress import Phase, RegistrationStatus
 from a2p.requests import RegistrationRequest
 from a2p.timings import Timings
 from sandbox.testing import SandboxControl, SandboxProcess
-from starter import registrations
 from starter.local_stack import sandbox_settings
 from tests.factories import registration_data
 from worker import running_worker
@@ -97,35 +92,3 @@ async def customer(control) -> Customer:
     sub = await control.create_subaccount()
     number = await control.create_phone_number(account_sid=sub["sid"])
     return Customer(control, sub["sid"], number["sid"])
-
-
-async def wait_until(client, workflow_id: str, predicate: Callable[[RegistrationStatus], bool],
-                     timeout: float = 30, what: str = "condition") -> RegistrationStatus:
-    """Query the workflow until ``predicate(status)`` holds (no sleep-and-hope: a condition with a
-    deadline, polled)."""
-    deadline = time.monotonic() + timeout
-    status = None
-    while time.monotonic() < deadline:
-        try:
-            status = await registrations.get_status(client, workflow_id)
-        except Exception:  # noqa: BLE001 - the first workflow task may not have run yet
-            status = None
-        if status is not None and predicate(status):
-            return status
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}; last status: "
-                         f"{status.model_dump_json(indent=1) if status else None}")
-
-
-async def wait_phase(client, workflow_id: str, phase: Phase, timeout: float = 30) -> RegistrationStatus:
-    return await wait_until(client, workflow_id, lambda s: s.phase == phase, timeout, f"phase {phase}")
-
-
-async def answer_otp(control: SandboxControl, mobile_number: str) -> dict:
-    """Reply YES from the customer's phone, once the sandbox has sent an OTP to it."""
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if (await control.otp_messages(to=mobile_number))["messages"]:
-            return await control.reply_otp(mobile_number, "YES")
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"no OTP was sent to {mobile_number}")

@@ -25,8 +25,7 @@ from a2p.timings import Timings
 from sandbox import defaults
 from sandbox.testing import twilio_client
 from starter import batch, registrations
-from tests.factories import EXAMPLE
-from tests.integration.conftest import answer_otp, wait_phase, wait_until
+from tests.factories import EXAMPLE, answer_otp, wait_phase, wait_until
 from tests.integration.test_registration import record_history
 
 REPO = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ from a2p.progress import Phase
 from a2p.temporal_client import connect
 from starter import registrations
 from starter.local_stack import free_port
-from tests.integration.conftest import answer_otp, wait_phase
+from tests.factories import answer_otp, wait_phase
 from worker import running_worker
 
 

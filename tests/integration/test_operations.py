@@ -14,7 +14,7 @@ from pathlib import Path
 
 from a2p.progress import Phase
 from starter import registrations
-from tests.integration.conftest import answer_otp, wait_phase
+from tests.factories import answer_otp, wait_phase
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,7 +12,7 @@ from a2p.temporal_client import connect
 from starter import registrations
 from starter.devserver import start_dev_server
 from starter.local_stack import free_port
-from tests.integration.conftest import answer_otp, wait_phase
+from tests.factories import answer_otp, wait_phase
 from worker import running_worker
 
 

@@ -12,7 +12,7 @@ import pytest
 from a2p.progress import OperatorDecision, Phase
 from a2p.requests import Correction
 from starter import registrations
-from tests.integration.conftest import answer_otp, wait_phase, wait_until
+from tests.factories import answer_otp, wait_phase, wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

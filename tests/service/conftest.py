@@ -13,7 +13,6 @@ import base64
 import hashlib
 import itertools
 import json
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from sandbox.testing import SandboxControl, SandboxProcess, async_wait_until
 from starter import registrations
 from starter.local_stack import sandbox_settings
 from starter.service import bind, create_app, serving, url_of
+from tests import factories
 from tests.factories import registration_data
 from worker import running_worker
 
@@ -116,32 +116,14 @@ async def stack(temporal_env):
 
 async def wait_until(stack: Stack, workflow_id: str, predicate: Callable[[RegistrationStatus], bool],
                      timeout: float = 30, what: str = "condition") -> RegistrationStatus:
-    deadline = time.monotonic() + timeout
-    status = None
-    while time.monotonic() < deadline:
-        try:
-            status = await stack.status(workflow_id)
-        except Exception:  # noqa: BLE001 - the first workflow task may not have run yet
-            status = None
-        if status is not None and predicate(status):
-            return status
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}; last status: "
-                         f"{status.model_dump_json(indent=1) if status else None}")
+    return await factories.wait_until(stack.client, workflow_id, predicate, timeout, what)
 
 
 async def wait_phase(stack: Stack, workflow_id: str, phase: Phase, timeout: float = 30) -> RegistrationStatus:
-    return await wait_until(stack, workflow_id, lambda s: s.phase == phase, timeout, f"phase {phase}")
+    return await factories.wait_phase(stack.client, workflow_id, phase, timeout)
 
 
-async def answer_otp(control: SandboxControl, mobile_number: str, timeout: float = 20) -> dict:
-    """The customer replies YES as soon as the OTP reaches their phone."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if (await control.otp_messages(to=mobile_number))["messages"]:
-            return await control.reply_otp(mobile_number, "YES")
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"no OTP was sent to {mobile_number}")
+answer_otp = factories.answer_otp
 
 
 async def eventually(check: Callable[[], Any], timeout: float = 10, what: str = "condition") -> Any:
