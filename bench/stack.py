@@ -1,0 +1,412 @@
+"""What a benchmark run stands on: its own Temporal dev server, Twilio sandbox and worker
+subprocesses, plus the helpers every phase uses — customers, starting and awaiting
+registrations, the customers' phones answering OTPs, histories and sandbox statistics."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from temporalio.api.enums.v1 import EventType, TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client
+
+from a2p.progress import RegistrationStatus
+from a2p.requests import RegistrationRequest
+from a2p.settings import Settings
+from a2p.temporal_client import connect
+from a2p.timings import Timings
+from bench import procs
+from sandbox.testing import SandboxControl, SandboxProcess
+from starter import registrations
+from starter.local_stack import free_port, sandbox_settings
+
+EXAMPLE = procs.ROOT / "a2p" / "examples" / "registration.json"
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+# ---- the stack -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Stack:
+    server: procs.Child
+    address: str
+    sandbox: SandboxProcess
+    control: SandboxControl
+    settings: Settings
+    client: Client
+    db_file: str | None
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:6])
+    workers: dict[str, procs.Child] = field(default_factory=dict)
+    queues: dict[str, str] = field(default_factory=dict)
+    phones: "Phones | None" = None
+    _mobiles: int = 0
+
+    @property
+    def sandbox_pid(self) -> int | None:
+        return self.sandbox.process.pid if self.sandbox.process else None
+
+    # -- workers ----------------------------------------------------------------------------
+
+    def worker_env(self, queue: str) -> dict[str, str]:
+        s = self.settings
+        env = dict(os.environ)
+        # A metrics port or a public webhook URL from the caller's environment would make two
+        # workers fight over a port / make the sandbox post webhooks to nowhere.
+        for name in ("A2P_METRICS_BIND", "A2P_PUBLIC_BASE_URL"):
+            env.pop(name, None)
+        env.update(TEMPORAL_ADDRESS=self.address, TEMPORAL_NAMESPACE=s.temporal_namespace,
+                   TEMPORAL_TASK_QUEUE=queue, TWILIO_ACCOUNT_SID=s.twilio_account_sid,
+                   TWILIO_AUTH_TOKEN=s.twilio_auth_token.get_secret_value(),
+                   A2P_PRIMARY_CUSTOMER_PROFILE_SID=s.a2p_primary_customer_profile_sid,
+                   TWILIO_API_BASE_URL=s.twilio_api_base_url or "", LOG_LEVEL="WARNING")
+        return env
+
+    async def start_worker(self, name: str, module: str = "worker") -> tuple[procs.Child, str]:
+        """A worker subprocess on a task queue of its own; returns once it polls."""
+        queue = f"bench-{self.run_id}-{name}"
+        child = procs.python_module(name, module, self.worker_env(queue))
+        self.workers[name] = child
+        self.queues[name] = queue
+        await wait_for_pollers(self.client, queue, child)
+        return child, queue
+
+    def stop_worker(self, name: str) -> None:
+        child = self.workers.pop(name, None)
+        if child is not None:
+            child.stop()
+
+    # -- customers --------------------------------------------------------------------------
+
+    def next_mobile(self) -> str:
+        """A mobile number no other customer of this run has (TCR allows 3 brands per mobile)."""
+        k = self._mobiles
+        self._mobiles += 1
+        return f"+1415{556 + k // 10000}{k % 10000:04d}"
+
+    async def customers(self, tag: str, count: int, timings: Timings, *, with_number: bool = True,
+                        **changes: Any) -> list[RegistrationRequest]:
+        """``count`` customers of the ISV's parent account (subaccount_sid None), each with its own
+        mobile number and, unless told otherwise, its own 10DLC number."""
+        base = json.loads(EXAMPLE.read_text())
+        sem = asyncio.Semaphore(32)
+
+        async def one(i: int, mobile: str) -> RegistrationRequest:
+            data = json.loads(json.dumps(base))
+            data["isv_customer_id"] = f"bench-{self.run_id}-{tag}-{i}"
+            data["customer"]["mobile_number"] = mobile
+            data["timings"] = timings.model_dump(mode="json")
+            for path, value in changes.items():
+                target = data
+                *parents, leaf = path.split("__")
+                for p in parents:
+                    target = target[p]
+                target[leaf] = value
+            if with_number:
+                async with sem:
+                    data["messaging_service"]["phone_number_sid"] = (await self.control.create_phone_number())["sid"]
+            return RegistrationRequest.model_validate(data)
+
+        return list(await asyncio.gather(*(one(i, self.next_mobile()) for i in range(count))))
+
+
+async def wait_for_pollers(client: Client, queue: str, child: procs.Child, timeout: float = 60) -> None:
+    request = DescribeTaskQueueRequest(namespace=client.namespace, task_queue=TaskQueue(name=queue),
+                                       task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW)
+    deadline = time.monotonic() + timeout
+    while True:
+        if not child.alive():
+            raise BenchError(f"{child.name} exited with {child.proc.returncode}:\n{child.tail()}")
+        if (await client.workflow_service.describe_task_queue(request)).pollers:
+            return
+        if time.monotonic() > deadline:
+            raise BenchError(f"{child.name} did not poll {queue} within {timeout:.0f} s:\n{child.tail()}")
+        await asyncio.sleep(0.2)
+
+
+async def start_stack(sandbox_config: dict, server_db: str, dynamic_config: list[str] | None = None,
+                      server_args: list[str] | None = None) -> Stack:
+    """Dev server (in memory or a temp SQLite file), sandbox, client. Started from the main thread."""
+    port = free_port()
+    db_file = None
+    server_args = list(server_args or [])
+    if server_db in ("file", "file-sync"):
+        db_file = os.path.join(tempfile.mkdtemp(prefix="a2p-bench-"), "temporal.sqlite")
+    if server_db == "file":
+        # Commits reach the OS, not the disk: this VM's fsync latency would otherwise dominate
+        # every workflow step (see the README's Benchmark section).
+        server_args += ["--sqlite-pragma", "synchronous=OFF"]
+    server = procs.dev_server(port, free_port(), free_port(), db_file, dynamic_config, server_args)
+    address = f"127.0.0.1:{port}"
+    sandbox = SandboxProcess(sandbox_config)
+    try:
+        await asyncio.to_thread(sandbox.start)
+        settings = sandbox_settings(sandbox.base_url, address)
+        deadline = time.monotonic() + 60
+        while True:
+            if not server.alive():
+                raise BenchError(f"the Temporal dev server exited:\n{server.tail()}")
+            try:
+                client = await asyncio.wait_for(connect(settings), 5)
+                await client.count_workflows("WorkflowType = 'NewRegistration'")  # the namespace is ready
+                break
+            except Exception:  # noqa: BLE001 - not up yet
+                if time.monotonic() > deadline:
+                    raise BenchError(f"the Temporal dev server did not come up:\n{server.tail()}") from None
+                await asyncio.sleep(0.3)
+    except BaseException:
+        await asyncio.to_thread(sandbox.stop)
+        server.stop()
+        _remove_db(db_file)
+        raise
+    stack = Stack(server=server, address=address, sandbox=sandbox, control=SandboxControl(sandbox.base_url),
+                  settings=settings, client=client, db_file=db_file)
+    stack.phones = Phones(stack.control)
+    stack.phones.start()
+    return stack
+
+
+async def stop_stack(stack: Stack | None) -> None:
+    if stack is None:
+        return
+    if stack.phones:
+        await stack.phones.stop()
+    for name in list(stack.workers):
+        stack.stop_worker(name)
+    with contextlib.suppress(Exception):
+        await stack.control.aclose()
+    stack.server.stop()
+    stack.sandbox.stop()
+    _remove_db(stack.db_file)
+
+
+def _remove_db(db_file: str | None) -> None:
+    if db_file:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(db_file + suffix).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            Path(db_file).parent.rmdir()
+
+
+# ---- the customers' phones -------------------------------------------------------------------------
+
+
+class Phones:
+    """The customers' phones: reply YES to the first OTP sent to each expected mobile number, as a
+    background task reading the sandbox's outbound messages (only while someone is expected)."""
+
+    def __init__(self, control: SandboxControl) -> None:
+        self.control = control
+        self.expected: set[str] = set()
+        self.answered = 0
+        self._task: asyncio.Task | None = None
+
+    def expect(self, mobiles: Any) -> None:
+        self.expected.update(mobiles)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop())
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _loop(self) -> None:
+        while True:
+            if self.expected:
+                with contextlib.suppress(Exception):
+                    for m in (await self.control.otp_messages())["messages"]:
+                        if m["kind"] == "otp" and m["to"] in self.expected and not m.get("expired"):
+                            await self.control.reply_otp(m["to"], "YES")
+                            self.expected.discard(m["to"])
+                            self.answered += 1
+            await asyncio.sleep(0.3)
+
+
+# ---- registrations -------------------------------------------------------------------------------
+
+
+async def run_registrations(stack: Stack, queue: str, requests: list[RegistrationRequest], *,
+                            answer: bool = True, timeout: float = 1800) -> list[RegistrationStatus]:
+    """Start every registration at once (at most 100 starts in flight) and wait for all to end."""
+    if answer:
+        stack.phones.expect(r.customer.mobile_number for r in requests)
+    sem = asyncio.Semaphore(100)
+
+    async def one(r: RegistrationRequest) -> RegistrationStatus:
+        async with sem:
+            await registrations.start_registration(stack.client, stack.settings, r, task_queue=queue)
+        return await registrations.final_status(stack.client, r.workflow_id)
+
+    try:
+        return await asyncio.wait_for(asyncio.gather(*(one(r) for r in requests)), timeout)
+    except asyncio.TimeoutError:
+        raise BenchError(f"{len(requests)} registrations did not all end within {timeout:.0f} s") from None
+
+
+# ---- histories -----------------------------------------------------------------------------------
+
+E = EventType
+
+
+@dataclass
+class History:
+    workflow_id: str
+    events: int
+    started: datetime
+    closed: datetime | None
+    steps: tuple[float, ...]              # 0 = activity, > 0 = timer seconds (the no-op's shape)
+    activities: Counter
+    workflow_tasks: int
+    max_attempt: int                      # of any activity (1 = nothing was retried)
+    retried_activities: int
+    failed_activities: int                # failures/timeouts that reached the workflow
+    signals: int
+    types: Counter
+    time: dict[str, float]                # where its time went (seconds), see analyse()
+
+    @property
+    def seconds(self) -> float | None:
+        return (self.closed - self.started).total_seconds() if self.closed else None
+
+    @property
+    def timers(self) -> int:
+        return sum(1 for s in self.steps if s > 0)
+
+
+def analyse(workflow_id: str, events: list[Any]) -> History:
+    """Counts, and where the time went: ``timers`` (as asked), ``timer_late`` (fired after their
+    time), ``activities`` (scheduled -> completed: queueing + the Twilio call), ``wft_queue``
+    (workflow task scheduled -> picked up by the worker), ``wft_run`` (picked up -> completed)."""
+    steps: list[float] = []
+    activities: Counter = Counter()
+    types: Counter = Counter()
+    max_attempt, retried, failed, wfts, signals = 1, 0, 0, 0, 0
+    closed = None
+    at: dict[int, float] = {}
+    asked: dict[int, float] = {}
+    spent = Counter({"timers": 0.0, "timer_late": 0.0, "activities": 0.0, "wft_queue": 0.0, "wft_run": 0.0})
+    for ev in events:
+        t = ev.event_type
+        now = ev.event_time.ToDatetime(timezone.utc).timestamp()
+        at[ev.event_id] = now
+        types[E.Name(t).removeprefix("EVENT_TYPE_")] += 1
+        if t == E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            steps.append(0.0)
+            activities[ev.activity_task_scheduled_event_attributes.activity_type.name] += 1
+        elif t == E.EVENT_TYPE_TIMER_STARTED:
+            duration = ev.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta().total_seconds()
+            steps.append(duration)
+            asked[ev.event_id] = duration
+        elif t == E.EVENT_TYPE_TIMER_FIRED:
+            started = ev.timer_fired_event_attributes.started_event_id
+            spent["timers"] += asked.get(started, 0.0)
+            spent["timer_late"] += now - at.get(started, now) - asked.get(started, 0.0)
+        elif t == E.EVENT_TYPE_TIMER_CANCELED:
+            spent["timers"] += now - at.get(ev.timer_canceled_event_attributes.started_event_id, now)
+        elif t == E.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+            attempt = ev.activity_task_started_event_attributes.attempt
+            max_attempt = max(max_attempt, attempt)
+            retried += attempt > 1
+        elif t == E.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+            spent["activities"] += now - at.get(ev.activity_task_completed_event_attributes.scheduled_event_id, now)
+        elif t in (E.EVENT_TYPE_ACTIVITY_TASK_FAILED, E.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT):
+            failed += 1
+        elif t == E.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+            wfts += 1
+            spent["wft_queue"] += now - at.get(ev.workflow_task_started_event_attributes.scheduled_event_id, now)
+        elif t == E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+            spent["wft_run"] += now - at.get(ev.workflow_task_completed_event_attributes.started_event_id, now)
+        elif t == E.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+            signals += 1
+        elif t in (E.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, E.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+                   E.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED, E.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED):
+            closed = ev.event_time.ToDatetime(timezone.utc)
+    return History(workflow_id=workflow_id, events=len(events), started=events[0].event_time.ToDatetime(timezone.utc),
+                   closed=closed, steps=tuple(round(s, 6) for s in steps), activities=activities,
+                   workflow_tasks=wfts, max_attempt=max_attempt, retried_activities=retried,
+                   failed_activities=failed, signals=signals, types=types, time=dict(spent))
+
+
+def time_split(hs: list[History]) -> dict[str, float]:
+    """The median registration's time, by where it went."""
+    return {key: median([h.time[key] for h in hs]) for key in hs[0].time} if hs else {}
+
+
+async def histories(client: Client, workflow_ids: list[str]) -> list[History]:
+    sem = asyncio.Semaphore(32)
+
+    async def one(wid: str) -> History:
+        async with sem:
+            history = await client.get_workflow_handle(wid).fetch_history()
+        return analyse(wid, list(history.events))
+
+    return list(await asyncio.gather(*(one(w) for w in workflow_ids)))
+
+
+# ---- figures -------------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * p / 100
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def stats_delta(after: dict, before: dict) -> dict[str, dict[str, int]]:
+    """Sandbox request counts by "METHOD /path/{Sid}" and status, after minus before."""
+    out: dict[str, dict[str, int]] = {}
+    for endpoint, statuses in after.get("requests", {}).items():
+        prev = before.get("requests", {}).get(endpoint, {})
+        diff = {code: n - prev.get(code, 0) for code, n in statuses.items() if n - prev.get(code, 0)}
+        if diff:
+            out[endpoint] = diff
+    return out
+
+
+def faults_delta(after: dict, before: dict) -> dict[str, int]:
+    a, b = after.get("faults", {}), before.get("faults", {})
+    return {k: v - b.get(k, 0) for k, v in a.items() if isinstance(v, int) and v - b.get(k, 0)}
+
+
+class Meter:
+    """CPU seconds of the given processes (and this one) between start and stop, wall time too."""
+
+    def __init__(self, **pids: int | None) -> None:
+        self.pids = pids
+        self.cpu0 = {name: procs.cpu_seconds(pid) for name, pid in pids.items()}
+        self.own0 = procs.own_cpu_seconds()
+        self.t0 = time.monotonic()
+        self.cpu: dict[str, float] = {}
+        self.wall = 0.0
+
+    def stop(self) -> "Meter":
+        self.cpu = {name: procs.cpu_seconds(pid) - self.cpu0[name] for name, pid in self.pids.items()}
+        self.cpu["bench"] = procs.own_cpu_seconds() - self.own0
+        self.wall = time.monotonic() - self.t0
+        return self
