@@ -47,6 +47,10 @@ class Settings(BaseSettings):
         None, description="unset: real Twilio; set (e.g. http://127.0.0.1:8010): the sandbox, for all three API hosts"
     )
     twilio_http_timeout_seconds: float = Field(20.0, gt=0, description="timeout of one Twilio HTTP request")
+    twilio_max_concurrent_requests: int | None = Field(
+        None, ge=1, description="at most this many Twilio requests in flight per account from one worker "
+                                "(Twilio's concurrency limit per account, divided among the workers); unset = no cap"
+    )
 
     # Where Twilio's webhooks reach us (status callbacks of bundles).
     a2p_public_base_url: str | None = Field(

@@ -8,6 +8,8 @@ subaccount with the parent's credentials.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from contextvars import ContextVar
 from typing import Any
 
@@ -27,12 +29,28 @@ RETRY_AFTER: ContextVar[float | None] = ContextVar("twilio_retry_after", default
 
 class _AsyncHttpClient(AsyncTwilioHttpClient):
     """The SDK's aiohttp client, with its configured timeout applied to every request (the SDK
-    passes ``timeout=None`` per request, which would mean aiohttp's 5-minute default), and a 429's
-    Retry-After remembered for the retry policy."""
+    passes ``timeout=None`` per request, which would mean aiohttp's 5-minute default), at most
+    ``max_concurrent`` requests in flight per account (Twilio answers 429 beyond its concurrency
+    limit: waiting here costs less than a 429 and its backoff), and a 429's Retry-After remembered
+    for the retry policy."""
+
+    def __init__(self, *, timeout: float, max_concurrent: int | None = None) -> None:
+        super().__init__(timeout=timeout)
+        self._max_concurrent = max_concurrent
+        self._slots: dict[str, asyncio.Semaphore] = {}
+
+    def _slot(self, auth: Any) -> contextlib.AbstractAsyncContextManager[Any]:
+        if self._max_concurrent is None:
+            return contextlib.nullcontext()
+        account = auth[0] if auth else ""
+        if account not in self._slots:
+            self._slots[account] = asyncio.Semaphore(self._max_concurrent)
+        return self._slots[account]
 
     async def request(self, method: str, url: str, *args: Any, timeout: float | None = None, **kwargs: Any):  # type: ignore[override]
         try:
-            response = await super().request(method, url, *args, timeout=timeout or self.timeout, **kwargs)
+            async with self._slot(kwargs.get("auth")):
+                response = await super().request(method, url, *args, timeout=timeout or self.timeout, **kwargs)
         except Exception:
             _count(method, url, "error")
             raise
@@ -80,7 +98,8 @@ class TwilioClients:
     def _build(self, account_sid: str) -> Client:
         s = self._settings
         if self._http is None:
-            self._http = _AsyncHttpClient(timeout=s.twilio_http_timeout_seconds)
+            self._http = _AsyncHttpClient(timeout=s.twilio_http_timeout_seconds,
+                                          max_concurrent=s.twilio_max_concurrent_requests)
         if s.twilio_api_key and s.twilio_api_secret:
             username, password = s.twilio_api_key, s.twilio_api_secret.get_secret_value()
         else:

@@ -231,3 +231,25 @@ async def test_otp_resend_burst_never_surfaces_a_429(temporal_env):
             print(f"\nSmsOtp answers during a burst of 30 re-sends: {smsotp}")
             for r in requests:
                 await registrations.cancel(client, r.workflow_id, "test done")
+
+
+async def test_concurrency_cap_keeps_every_request_under_twilios_limit(temporal_env):
+    """Twilio answers 429 past a per-account concurrency limit; with TWILIO_MAX_CONCURRENT_REQUESTS
+    set to it, 15 registrations in one account with slow calls never hit it."""
+    client = temporal_env.client
+    async with own_sandbox() as (proc, control):
+        settings = sandbox_settings(proc.base_url, client.service_client.config.target_host,
+                                    twilio_max_concurrent_requests=4)
+        requests = await customers(control, 15, subaccounts=False)
+        await control.set_faults(latency_ms=50, concurrency_limit=4)
+        queue = f"cap-{uuid.uuid4().hex[:6]}"
+        async with running_worker(client, settings, task_queue=queue), answering_otps(control):
+            await asyncio.gather(*(registrations.start_registration(client, settings, r, task_queue=queue)
+                                   for r in requests))
+            finals = await all_final(client, requests, timeout=120)
+        stats = await control.stats()
+        await control.clear_faults()
+        assert Counter(f.phase for f in finals) == {Phase.COMPLETED: 15}
+        answered = Counter(code for by_status in stats["requests"].values() for code in by_status
+                           for _ in range(by_status[code]))
+        assert "429" not in answered, {k: v for k, v in stats["requests"].items() if "429" in v}
