@@ -19,8 +19,8 @@ from a2p.timings import Timings
 from bench import procs
 from bench.noop import NOOP_WORKFLOW
 from bench.stack import (
-    BenchError, History, Meter, Stack, faults_delta, histories, median, percentile, run_registrations, stats_delta,
-    time_split,
+    BenchError, History, Meter, Stack, Stalled, faults_delta, histories, median, percentile, run_registrations,
+    stats_delta, time_split,
 )
 from starter import registrations
 
@@ -257,29 +257,43 @@ async def _sample_calls(stack: Stack, samples: list[tuple[float, int]]) -> None:
 
 
 async def rate_limit(stack: Stack, n: int, timings: Timings, cap: int, latency_ms: float) -> dict[str, Any]:
-    queue, worker = stack.queues["worker"], stack.workers["worker"]
+    # A worker of its own, told Twilio's per-account concurrency limit (TWILIO_MAX_CONCURRENT_REQUESTS):
+    # requests past it wait in the worker rather than draw 429s.
+    worker, queue = await stack.start_worker("rl", TWILIO_MAX_CONCURRENT_REQUESTS=str(cap))
     requests = await stack.customers("rl", n, timings)
     await stack.control.set_config(smsotp_rate_per_second=10)
     await stack.control.set_faults(latency_ms=latency_ms, concurrency_limit=cap)
     samples: list[tuple[float, int]] = []
+    bound = cap / (latency_ms / 1000) / MINIMUM_TOTAL
+    limit = max(300.0, 4 * n / bound)   # 4x the time the bound allows: long enough to call it a stall
+    stalled: Stalled | None = None
     try:
         before = await stack.control.stats()
         meter = Meter(worker=worker.pid, server=stack.server.pid, sandbox=stack.sandbox_pid)
         sampler = asyncio.create_task(_sample_calls(stack, samples))
         try:
-            finals = await run_registrations(stack, queue, requests)
+            finals = await run_registrations(stack, queue, requests, timeout=limit)
+        except Stalled as err:
+            stalled, finals = err, []
         finally:
             sampler.cancel()
         meter.stop()
         after = await stack.control.stats()
     finally:
         await stack.control.clear_faults()
+        stack.stop_worker("rl")
+    if stalled is not None:
+        calls = stats_delta(after, before)
+        return {"n": n, "cap": cap, "latency_ms": latency_ms, "bound": bound, "stalled": str(stalled),
+                "completed": stalled.ended, "limit_s": limit, "rate": stalled.ended / limit,
+                "n429": sum(s.get("429", 0) for s in calls.values()), "faults": faults_delta(after, before),
+                "ok_calls_per_reg": sum(_ok(s) for s in calls.values()) / n,
+                "lookups_per_reg": sum(sum(s.values()) for e, s in calls.items() if _is_lookup(e)) / n}
     hs = await histories(stack.client, [r.workflow_id for r in requests])
     calls = stats_delta(after, before)
     ok = sum(_ok(s) for s in calls.values())
     n429 = sum(s.get("429", 0) for s in calls.values())
     window = _window(hs)
-    bound = cap / (latency_ms / 1000) / MINIMUM_TOTAL
     lookups = sum(sum(s.values()) for e, s in calls.items() if _is_lookup(e))
     # Steady state: the calls that went through in the middle half of the run (ramp-up and tail
     # left out), turned into registrations by this run's calls per registration.

@@ -145,7 +145,17 @@ def render(r: dict[str, Any]) -> str:
                         pk["rss"]["worker"] <= TARGETS["parked_worker_rss_mb"]))
 
     rl = r.get("ratelimit")
-    if rl:
+    if rl and rl.get("stalled"):
+        t.head(f"6. Rate-limit ceiling: {rl['n']} registrations in ONE account, {rl['latency_ms']:.0f} ms per call, "
+               f"at most {rl['cap']} in flight (else 429), SmsOtp 10/s")
+        t.row("bound = cap ÷ latency ÷ calls per registration", f"{_f(rl['bound'])} registrations/s")
+        t.row(f"STALLED: ended within {rl['limit_s']:.0f} s", f"{rl['completed']} of {rl['n']}",
+              f"{_f(rl['rate'])} registrations/s = {rl['rate'] / rl['bound']:.0%} of the bound")
+        t.text(rl["stalled"])
+        t.row("429s seen; calls per registration (lookups)", f"{rl['n429']:,}; {rl['ok_calls_per_reg']:.1f} "
+              f"({rl['lookups_per_reg']:.1f})")
+        targets.append(("rate-limited: >= 80% of the bound", f"{rl['rate'] / rl['bound']:.0%} (stalled)", False))
+    elif rl:
         t.head(f"6. Rate-limit ceiling: {rl['n']} registrations in ONE account, {rl['latency_ms']:.0f} ms per call, "
                f"at most {rl['cap']} in flight (else 429), SmsOtp 10/s")
         t.row("bound = cap ÷ latency ÷ calls per registration",

@@ -64,7 +64,7 @@ class Stack:
 
     # -- workers ----------------------------------------------------------------------------
 
-    def worker_env(self, queue: str) -> dict[str, str]:
+    def worker_env(self, queue: str, **extra: str) -> dict[str, str]:
         s = self.settings
         env = dict(os.environ)
         # A metrics port or a public webhook URL from the caller's environment would make two
@@ -75,13 +75,13 @@ class Stack:
                    TEMPORAL_TASK_QUEUE=queue, TWILIO_ACCOUNT_SID=s.twilio_account_sid,
                    TWILIO_AUTH_TOKEN=s.twilio_auth_token.get_secret_value(),
                    A2P_PRIMARY_CUSTOMER_PROFILE_SID=s.a2p_primary_customer_profile_sid,
-                   TWILIO_API_BASE_URL=s.twilio_api_base_url or "", LOG_LEVEL="WARNING")
+                   TWILIO_API_BASE_URL=s.twilio_api_base_url or "", LOG_LEVEL="WARNING", **extra)
         return env
 
-    async def start_worker(self, name: str, module: str = "worker") -> tuple[procs.Child, str]:
-        """A worker subprocess on a task queue of its own; returns once it polls."""
+    async def start_worker(self, name: str, module: str = "worker", **env: str) -> tuple[procs.Child, str]:
+        """A worker subprocess on a task queue of its own (``env``: more settings); returns once it polls."""
         queue = f"bench-{self.run_id}-{name}"
-        child = procs.python_module(name, module, self.worker_env(queue))
+        child = procs.python_module(name, module, self.worker_env(queue, **env))
         self.workers[name] = child
         self.queues[name] = queue
         await wait_for_pollers(self.client, queue, child)
@@ -259,7 +259,37 @@ async def run_registrations(stack: Stack, queue: str, requests: list[Registratio
     try:
         return await asyncio.wait_for(asyncio.gather(*(one(r) for r in requests)), timeout)
     except asyncio.TimeoutError:
-        raise BenchError(f"{len(requests)} registrations did not all end within {timeout:.0f} s") from None
+        raise await Stalled.find(stack, [r.workflow_id for r in requests], timeout) from None
+
+
+class Stalled(BenchError):
+    """Registrations still running at the deadline, with what their pending activities last saw."""
+
+    def __init__(self, message: str, running: int, ended: int, pending: Counter) -> None:
+        super().__init__(message)
+        self.running, self.ended, self.pending = running, ended, pending
+
+    @classmethod
+    async def find(cls, stack: Stack, workflow_ids: list[str], timeout: float) -> "Stalled":
+        running, ended, pending = 0, 0, Counter()
+        sem = asyncio.Semaphore(32)
+
+        async def one(wid: str) -> None:
+            nonlocal running, ended
+            async with sem:
+                desc = await stack.client.get_workflow_handle(wid).describe()
+            if desc.close_time is not None:
+                ended += 1
+                return
+            running += 1
+            for act in desc.raw_description.pending_activities:
+                failure = act.last_failure.message.replace("\n", " ")[:160] if act.HasField("last_failure") else "-"
+                pending[f"{act.activity_type.name}: {failure}"] += 1
+
+        await asyncio.gather(*(one(w) for w in workflow_ids), return_exceptions=True)
+        worst = "; ".join(f"{n} x {what}" for what, n in pending.most_common(3))
+        return cls(f"{running} of {len(workflow_ids)} registrations still running after {timeout:.0f} s; "
+                   f"pending activities: {worst or 'none'}", running, ended, pending)
 
 
 # ---- histories -----------------------------------------------------------------------------------
