@@ -10,12 +10,14 @@ import signal
 import sys
 
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from a2p.constants import OTP_RESEND_RATE_PER_SECOND
 from a2p.logging import configure_logging
 from a2p.settings import SettingsError, load_settings
 from a2p.temporal_client import connect
 from bench.noop import NoopWorkflow, noop
+from worker import WORKFLOW_RUNNER
 from workflows.policies import OTP_TASK_QUEUE_SUFFIX
 
 
@@ -28,8 +30,12 @@ async def main() -> int:
     configure_logging(settings.log_level, settings.log_format)
     client = await connect(settings)
     queue = settings.temporal_task_queue
+    # The registration worker's runner, with the no-op's module passed through as ours are.
+    runner = SandboxedWorkflowRunner(restrictions=WORKFLOW_RUNNER.restrictions.with_passthrough_modules("bench"))
     workers = [
-        Worker(client, task_queue=queue, workflows=[NoopWorkflow], activities=[noop], max_concurrent_activities=200),
+        Worker(client, task_queue=queue, workflows=[NoopWorkflow], activities=[noop],
+               workflow_runner=runner,
+               max_cached_workflows=settings.a2p_max_cached_workflows, max_concurrent_activities=200),
         Worker(client, task_queue=queue + OTP_TASK_QUEUE_SUFFIX, activities=[noop],
                max_task_queue_activities_per_second=OTP_RESEND_RATE_PER_SECOND * 0.8),
     ]
