@@ -51,6 +51,10 @@ class Settings(BaseSettings):
         None, ge=1, description="at most this many Twilio requests in flight per account from one worker "
                                 "(Twilio's concurrency limit per account, divided among the workers); unset = no cap"
     )
+    a2p_max_cached_workflows: int = Field(
+        500, ge=100, description="registrations a worker keeps in memory (~0.2 MB each; at least its 100 concurrent "
+                                 "workflow tasks); the others are replayed from their history when they next wake"
+    )
 
     # Where Twilio's webhooks reach us (status callbacks of bundles).
     a2p_public_base_url: str | None = Field(

@@ -205,13 +205,13 @@ async def long_otp(stack: Stack, day: float = 2.0, answer_day: int = 29) -> dict
     status = await _wait_phase(stack, request.workflow_id, {Phase.OTP_VERIFICATION}, 120)
     entered = time.monotonic()
     deadline = entered + (status.otp.deadline_at - datetime.now(timezone.utc)).total_seconds()
-    sent, last_at = 1, entered
+    sent = 1
     while True:
         count = sum(1 for m in (await stack.control.otp_messages(to=mobile))["messages"] if m["kind"] == "otp")
         now = time.monotonic()
         if count > sent:   # a re-send just went out: the next one is a day away, polls come first
             interval = (now - entered) / (count - 1)
-            sent, last_at = count, now
+            sent = count
             if now - entered >= answer_day * day or now + interval > deadline - 0.1 * day:
                 break
         if now > deadline:
@@ -473,7 +473,7 @@ async def parked(stack: Stack, m: int, window: int) -> dict[str, Any]:
     server_after = procs.rss_mb(stack.server.pid)
     stack.stop_worker("parked")   # what they do next (campaign) is not measured
     return {
-        "m": m, "window": window, "park_s": park_s, "park_rate": m / park_s,
+        "m": m, "window": window, "cache": stack.settings.a2p_max_cached_workflows, "park_s": park_s, "park_rate": m / park_s,
         "parking_cpu_per_reg": {k: v / m for k, v in meter.cpu.items()},
         "idle_cpu_share": idle_share, "baseline_rss": base, "rss": rss, "worker_peak_mb": worker_peak,
         "worker_per_reg_kb": (rss["worker"] - base["worker"]) * 1024 / m,

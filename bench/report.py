@@ -135,6 +135,9 @@ def render(r: dict[str, Any]) -> str:
         t.row("worker RSS: idle -> parked (peak while parking)",
               f"{_f(pk['baseline_rss']['worker'], 0)} -> {_f(pk['rss']['worker'], 0)} MB ({_f(pk['worker_peak_mb'], 0)})",
               f"{_f(pk['worker_per_reg_kb'], 1)} kB per parked registration")
+        if "cache" in pk:
+            t.row("worker cache (A2P_MAX_CACHED_WORKFLOWS)", f"{pk['cache']:,} registrations",
+                  "the others are replayed from history when they wake")
         t.row("server RSS: before -> parked", f"{_f(pk['baseline_rss']['server'], 0)} -> {_f(pk['rss']['server'], 0)} MB",
               f"{_f(pk['server_per_reg_kb'], 1)} kB per parked registration")
         t.row("sandbox RSS: before -> parked", f"{_f(pk['baseline_rss']['sandbox'], 0)} -> {_f(pk['rss']['sandbox'], 0)} MB")
