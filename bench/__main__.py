@@ -66,6 +66,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     # the registrations on their way outnumber the worker's cache (A2P_MAX_CACHED_WORKFLOWS).
     p.add_argument("--parked-window", type=int, default=200,
                    help="at most this many registrations on their way to the OTP at once (200)")
+    p.add_argument("--parked-minutes", type=float,
+                   help="item 5: stop starting registrations after this long and measure those parked by then")
     p.add_argument("--ratelimit-registrations", type=int, help="registrations of item 6")
     p.add_argument("--concurrency-limit", type=int, default=10, help="item 6: in-flight requests per account (10)")
     p.add_argument("--latency-ms", type=float, default=150, help="items 6 and 7: sandbox latency per call (150)")
@@ -172,7 +174,7 @@ async def run(args: argparse.Namespace, results: dict) -> None:
             if pr:
                 results["peer"] = pr
         if "parked" in args.phases:
-            pk = await phase("parked", phases.parked(stack, args.parked, args.parked_window))
+            pk = await phase("parked", phases.parked(stack, args.parked, args.parked_window, args.parked_minutes))
             if pk:
                 results["parked"] = pk
     except asyncio.CancelledError:

@@ -393,7 +393,9 @@ async def _quiet(pid: int, threshold: float = 0.05, window: float = 3.0, timeout
             return share
 
 
-async def parked(stack: Stack, m: int, window: int) -> dict[str, Any]:
+async def parked(stack: Stack, m: int, window: int, max_minutes: float | None = None) -> dict[str, Any]:
+    """Park ``m`` registrations in the OTP wait (or as many as ``max_minutes`` of parking allow:
+    the dev server slows as registrations accumulate), then measure memory and a signal burst."""
     # A fresh worker: its memory is that of the parked registrations, not of earlier phases.
     stack.stop_worker("worker")
     worker, queue = await stack.start_worker("parked")
@@ -420,19 +422,26 @@ async def parked(stack: Stack, m: int, window: int) -> dict[str, Any]:
     meter = Meter(worker=worker.pid, server=stack.server.pid, sandbox=stack.sandbox_pid)
     t0 = time.monotonic()
     started, parked_now, tasks, last_progress = 0, 0, [], (0, time.monotonic())
-    while parked_now < m:
-        while started < m and started - parked_now < window:
+    target, curve, next_sample = m, [], t0
+    while parked_now < target:
+        if max_minutes is not None and target == m and time.monotonic() - t0 > max_minutes * 60:
+            target = started   # time is up: no more starts; those on their way still park
+        while started < target and started - parked_now < window:
             tasks.append(asyncio.create_task(start(requests[started])))
             started += 1
         await asyncio.sleep(1.0)
         parked_now = await _count(stack, waiting)
+        if time.monotonic() >= next_sample:
+            curve.append((round(time.monotonic() - t0), parked_now, procs.rss_mb(worker.pid)))
+            next_sample += 60
         if parked_now > last_progress[0]:
             last_progress = (parked_now, time.monotonic())
         elif time.monotonic() - last_progress[1] > 120:
             bad = await _count(stack, stuck)
-            raise BenchError(f"parking stalled at {parked_now}/{m} ({bad} need attention or ended)")
+            raise BenchError(f"parking stalled at {parked_now}/{target} ({bad} need attention or ended)")
     await asyncio.gather(*tasks)
     park_s = time.monotonic() - t0
+    asked, m = m, parked_now
     meter.stop()
     idle_share = await _quiet(worker.pid)   # the last ones' first OTP-phase poll is done
     await asyncio.sleep(2)
@@ -473,7 +482,7 @@ async def parked(stack: Stack, m: int, window: int) -> dict[str, Any]:
     server_after = procs.rss_mb(stack.server.pid)
     stack.stop_worker("parked")   # what they do next (campaign) is not measured
     return {
-        "m": m, "window": window, "cache": stack.settings.a2p_max_cached_workflows, "park_s": park_s, "park_rate": m / park_s,
+        "m": m, "asked": asked, "max_minutes": max_minutes, "curve": curve, "window": window, "cache": stack.settings.a2p_max_cached_workflows, "park_s": park_s, "park_rate": m / park_s,
         "parking_cpu_per_reg": {k: v / m for k, v in meter.cpu.items()},
         "idle_cpu_share": idle_share, "baseline_rss": base, "rss": rss, "worker_peak_mb": worker_peak,
         "worker_per_reg_kb": (rss["worker"] - base["worker"]) * 1024 / m,
