@@ -482,7 +482,8 @@ async def parked(stack: Stack, m: int, window: int, max_minutes: float | None = 
     server_after = procs.rss_mb(stack.server.pid)
     stack.stop_worker("parked")   # what they do next (campaign) is not measured
     return {
-        "m": m, "asked": asked, "max_minutes": max_minutes, "curve": curve, "window": window, "cache": stack.settings.a2p_max_cached_workflows, "park_s": park_s, "park_rate": m / park_s,
+        "m": m, "asked": asked, "max_minutes": max_minutes, "curve": curve, "window": window,
+        "cache": stack.settings.a2p_max_cached_workflows, "park_s": park_s, "park_rate": m / park_s,
         "parking_cpu_per_reg": {k: v / m for k, v in meter.cpu.items()},
         "idle_cpu_share": idle_share, "baseline_rss": base, "rss": rss, "worker_peak_mb": worker_peak,
         "worker_per_reg_kb": (rss["worker"] - base["worker"]) * 1024 / m,

@@ -131,18 +131,17 @@ def render(r: dict[str, Any]) -> str:
     pk = r.get("parked")
     if pk:
         t.head(f"5. Parked: {pk['m']:,} registrations waiting for the OTP (24 h re-sends, 6 h polls)")
-        if pk.get("asked", pk["m"]) > pk["m"]:
+        if pk["asked"] > pk["m"]:
             t.text(f"  {pk['asked']:,} asked; parking stopped after {pk['max_minutes']:g} min (--parked-minutes)")
         t.row("time to park them all", f"{_f(pk['park_s'], 1)} s", f"{_f(pk['park_rate'], 1)}/s, at most {pk['window']} on the way at once")
         t.row("worker RSS: idle -> parked (peak while parking)",
               f"{_f(pk['baseline_rss']['worker'], 0)} -> {_f(pk['rss']['worker'], 0)} MB ({_f(pk['worker_peak_mb'], 0)})",
               f"{_f(pk['worker_per_reg_kb'], 1)} kB per parked registration")
-        if pk.get("curve"):
+        if pk["curve"]:
             t.text("  worker RSS while parking (parked: MB): "
                    + ", ".join(f"{n:,}: {mb:.0f}" for _, n, mb in pk["curve"][4::5] + pk["curve"][-1:]))
-        if "cache" in pk:
-            t.row("worker cache (A2P_MAX_CACHED_WORKFLOWS)", f"{pk['cache']:,} registrations",
-                  "the others are replayed from history when they wake")
+        t.row("worker cache (A2P_MAX_CACHED_WORKFLOWS)", f"{pk['cache']:,} registrations",
+              "the others are replayed from history when they wake")
         t.row("server RSS: before -> parked", f"{_f(pk['baseline_rss']['server'], 0)} -> {_f(pk['rss']['server'], 0)} MB",
               f"{_f(pk['server_per_reg_kb'], 1)} kB per parked registration")
         t.row("sandbox RSS: before -> parked", f"{_f(pk['baseline_rss']['sandbox'], 0)} -> {_f(pk['rss']['sandbox'], 0)} MB")

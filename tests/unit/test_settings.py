@@ -28,6 +28,7 @@ def test_missing_and_bad_settings_are_all_named(monkeypatch):
     ({"twilio_auth_token": None}, "set TWILIO_AUTH_TOKEN, or both TWILIO_API_KEY and TWILIO_API_SECRET"),
     ({"twilio_api_key": "KEY"}, "TWILIO_API_KEY: must be an API key SID"),
     ({"log_level": "LOUD"}, "LOG_LEVEL"),
+    ({"a2p_max_cached_workflows": 50}, "A2P_MAX_CACHED_WORKFLOWS"),
 ])
 def test_each_rule_names_its_variable(change, expected):
     with pytest.raises(SettingsError, match=expected):
