@@ -90,15 +90,35 @@ def _raise_at(model: str, errors: Sequence[tuple[tuple[str | int, ...], str, str
 # ---------------------------------------------------------------------------------------------
 
 
+# Characters no name or campaign text may hold: NUL and the other control characters (C0, DEL,
+# C1) — line breaks and tabs are allowed only in multi-line texts —, and the bidirectional
+# overrides, embeddings, isolates and marks that make text display in another order than it is
+# stored (and so read differently by a person and by a machine).
+_BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_FORBIDDEN_ANYWHERE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f" + _BIDI + "]")
+_FORBIDDEN_ON_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f" + _BIDI + "]")
+
+
+def _control_character(v: str, multiline: bool) -> None:
+    found = (_FORBIDDEN_ANYWHERE if multiline else _FORBIDDEN_ON_ONE_LINE).search(v)
+    if found:
+        char = found.group()
+        what = ("a bidirectional text control character" if char in _BIDI else
+                "a line break or tab" if char in "\n\r\t" else "a control character")
+        raise _error("text_characters", f"must not contain {what} (U+{ord(char):04X}, at position {found.start()})")
+
+
 @cache
-def Text(min_length: int, max_length: int) -> Any:  # noqa: N802 - used like a type
-    """A string of ``min_length``..``max_length`` characters (after stripping whitespace)."""
+def Text(min_length: int, max_length: int, multiline: bool = False) -> Any:  # noqa: N802 - used like a type
+    """A string of ``min_length``..``max_length`` characters (after stripping whitespace), without
+    control characters or bidirectional overrides; ``multiline``: line breaks and tabs allowed."""
 
     def check(v: str) -> str:
         if not v and min_length > 0:
             raise _error("text_length", "must not be empty")
         if not min_length <= len(v) <= max_length:
             raise _error("text_length", f"must be {min_length} to {max_length} characters long (it has {len(v)})")
+        _control_character(v, multiline)
         return v
 
     return Annotated[str, AfterValidator(check)]
@@ -117,7 +137,7 @@ PersonName = Annotated[Text(1, 100), AfterValidator(_person_name)]
 # -- phone numbers ------------------------------------------------------------------------------
 
 _PHONE_PUNCTUATION = re.compile(r"[\s\-.()/\u00a0\u2010-\u2015]")
-_E164 = re.compile(r"^\+[1-9]\d{7,14}$")
+_E164 = re.compile(r"^\+[1-9][0-9]{7,14}$")
 _E164_HELP = "must be a phone number in E.164 form: + and the country code, 8 to 15 digits in all, e.g. +14155550123"
 _MOBILE_HELP = "must be a US or Canadian mobile number in E.164 form, e.g. +14155550123"
 
@@ -151,7 +171,7 @@ def _e164(v: str) -> str:
 
 
 def _nanp_mobile(v: str) -> str:
-    if not re.fullmatch(r"\+1\d{10}", v):
+    if not re.fullmatch(r"\+1[0-9]{10}", v):
         raise _error("nanp_mobile", _MOBILE_HELP + " (+1 then 10 digits)")
     area, exchange = v[2:5], v[5:8]
     if area[0] in "01" or exchange[0] in "01":
@@ -372,8 +392,8 @@ _CA_POSTAL_PROVINCE = {
     "K": {"ON"}, "L": {"ON"}, "M": {"ON"}, "N": {"ON"}, "P": {"ON"}, "R": {"MB"}, "S": {"SK"},
     "T": {"AB"}, "V": {"BC"}, "X": {"NT", "NU"}, "Y": {"YT"},
 }
-_US_ZIP = re.compile(r"^\d{5}(?:-\d{4})?$")
-_CA_POSTAL = re.compile(r"^[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z]\d[ABCEGHJ-NPRSTV-Z]\d$")
+_US_ZIP = re.compile(r"^[0-9]{5}(?:-[0-9]{4})?$")
+_CA_POSTAL = re.compile(r"^[ABCEGHJ-NPRSTVXY][0-9][ABCEGHJ-NPRSTV-Z][0-9][ABCEGHJ-NPRSTV-Z][0-9]$")
 _US_REGION_HELP = "must be a US state, DC or territory code of 2 letters, e.g. MA"
 _CA_REGION_HELP = "must be a Canadian province or territory code: " + " ".join(sorted(CA_REGIONS))
 _US_POSTAL_HELP = "must be a US ZIP code: 12345 or 12345-6789"
@@ -542,16 +562,16 @@ class CampaignDetails(BaseModel):
 
     model_config = _CONFIG
 
-    description: Text(40, 4096) = Field(description="who sends, to whom, and why")
-    message_flow: Text(40, 2048) = Field(description="how end users opt in; list every method, with links")
-    message_samples: Annotated[list[Text(20, 1024)], AfterValidator(_message_samples)] = Field(
+    description: Text(40, 4096, multiline=True) = Field(description="who sends, to whom, and why")
+    message_flow: Text(40, 2048, multiline=True) = Field(description="how end users opt in; list every method, with links")
+    message_samples: Annotated[list[Text(20, 1024, multiline=True)], AfterValidator(_message_samples)] = Field(
         description="2 to 5 concrete messages naming the brand; [brackets] for variable content"
     )
     has_embedded_links: bool
     has_embedded_phone: bool
-    opt_in_message: Text(20, 320) | None = None
-    opt_out_message: Text(20, 320) | None = None
-    help_message: Text(20, 320) | None = None
+    opt_in_message: Text(20, 320, multiline=True) | None = None
+    opt_out_message: Text(20, 320, multiline=True) | None = None
+    help_message: Text(20, 320, multiline=True) | None = None
     opt_in_keywords: Keywords | None = None
     opt_out_keywords: Keywords | None = None
     help_keywords: Keywords | None = None

@@ -692,3 +692,68 @@ def test_poll_delays_with_backoff_one_are_constant() -> None:
 )
 def test_human_duration(value: timedelta, text: str) -> None:
     assert human_duration(value) == text
+
+
+# ----------------------------------------------------------------------------------------------
+# Strict text: ASCII digits in numbers; no control characters or bidi overrides in names and texts
+# ----------------------------------------------------------------------------------------------
+
+ARABIC_INDIC = "٠١٢٣٤٥٦٧٨٩"
+
+
+def _digits(text: str, digits: str) -> str:
+    return text.translate(str.maketrans("0123456789", digits))
+
+
+@pytest.mark.parametrize("digits", [ARABIC_INDIC, "०१२३४५६७८९", "０１２３４５６７８９"])
+@pytest.mark.parametrize("field", ["customer__mobile_number", "customer__business_phone",
+                                   "customer__address__postal_code"])
+def test_numbers_accept_ascii_digits_only(field: str, digits: str) -> None:
+    data = example()
+    node = data
+    *parents, leaf = field.split("__")
+    for key in parents:
+        node = node[key]
+    value = "+1" + _digits(node[leaf][2:], digits) if node[leaf].startswith("+1") else _digits(node[leaf], digits)
+    found = errors(RegistrationRequest, with_(example(), **{field: value}))
+    assert [e["field"] for e in found] == [field.replace("__", ".")], found
+    assert_error(LegacyConversionRequest, legacy(mobile_number="+1" + _digits("4155550124", digits)),
+                 "mobile_number", "US or Canadian mobile number")
+
+
+@pytest.mark.parametrize("char, what", [
+    ("\x00", "a control character"), ("\x1b", "a control character"), ("\x7f", "a control character"),
+    ("\x85", "a control character"), ("\n", "a line break or tab"), ("\t", "a line break or tab"),
+    ("\u202e", "a bidirectional text control character"), ("\u2066", "a bidirectional text control character"),
+    ("\u200f", "a bidirectional text control character"),
+])
+@pytest.mark.parametrize("field", ["customer__first_name", "customer__last_name", "customer__brand_name",
+                                   "customer__address__street", "customer__address__city"])
+def test_names_refuse_control_and_bidi_characters(field: str, char: str, what: str) -> None:
+    found = errors(RegistrationRequest, with_(example(), **{field: f"Jo{char}hn Doe"}))
+    assert found == [{"field": field.replace("__", "."), "message": found[0]["message"]}], found
+    assert what in found[0]["message"] and f"U+{ord(char):04X}" in found[0]["message"]
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x08", "\u202e", "\u2067"])
+def test_campaign_texts_refuse_control_and_bidi_characters_but_keep_line_breaks(char: str) -> None:
+    description = example()["campaign"]["description"]
+    sample = example()["campaign"]["message_samples"][0]
+    ok = RegistrationRequest.model_validate(with_(example(), campaign__description=description + "\nSecond line.\t"))
+    assert "\nSecond line." in ok.campaign.description
+    assert_error(RegistrationRequest, with_(example(), campaign__description=description + char),
+                 "campaign.description", "must not contain")
+    samples = [sample, sample[:10] + char + sample[10:]]
+    assert_error(RegistrationRequest, with_(example(), campaign__message_samples=samples),
+                 "campaign.message_samples[1]", "must not contain")
+    assert_error(LegacyConversionRequest, legacy(brand_name="John" + char + "Doe"), "brand_name", "must not contain")
+    assert_error(Correction, {"first_name": "Jo" + char}, "first_name", "must not contain")
+
+
+def test_non_ascii_letters_stay_welcome() -> None:
+    data = with_(example(), customer__first_name="Zoë", customer__brand_name="Café Zoë ‏",
+                 customer__address__city="Montréal")
+    found = errors(RegistrationRequest, data)  # the trailing right-to-left mark is refused, the letters are not
+    assert [e["field"] for e in found] == ["customer.brand_name"]
+    ok = RegistrationRequest.model_validate(with_(data, customer__brand_name="مخبز جين"))
+    assert ok.customer.brand_name == "مخبز جين"
