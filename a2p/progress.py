@@ -111,6 +111,8 @@ class BundleEvent(_Model):
     bundle_sid: str
     status: str
     failure_reason: str | None = None
+    event_id: str | None = Field(None, description="the delivery's idempotency token; None in signals sent "
+                                                   "before the service deduplicated callbacks")
 
 
 class BrandEvent(_Model):

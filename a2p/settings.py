@@ -61,6 +61,15 @@ class Settings(BaseSettings):
         None, description="public base URL of the registration service, e.g. https://a2p.example.com"
     )
 
+    a2p_callback_secret: SecretStr | None = Field(
+        None, description="key of the token that binds each bundle status callback URL to its registration "
+                          "(HMAC of the workflow id); unset = derived from TWILIO_AUTH_TOKEN / TWILIO_API_SECRET"
+    )
+    a2p_accept_untokened_callbacks: bool = Field(
+        False, description="accept signed bundle status callbacks whose URL has no token (registrations started "
+                           "before callbacks were bound to them); off: those are refused and polled"
+    )
+
     # The registration service (starter/service.py).
     a2p_service_api_key: SecretStr | None = Field(
         None, description="bearer key the ISV's signup service sends; the API refuses every call when unset"
@@ -147,12 +156,28 @@ class Settings(BaseSettings):
         return self.twilio_api_base_url is not None
 
     def status_callback_url(self, workflow_id: str) -> str | None:
-        """Where Twilio posts a bundle's status changes for this registration (None: no webhooks)."""
+        """Where Twilio posts a bundle's status changes for this registration (None: no webhooks):
+        the workflow id and a token binding the URL to it (:meth:`callback_token`)."""
         if self.a2p_public_base_url is None:
             return None
         from urllib.parse import quote
 
-        return f"{self.a2p_public_base_url}/webhooks/trusthub?workflow_id={quote(workflow_id, safe='')}"
+        return (f"{self.a2p_public_base_url}/webhooks/trusthub?workflow_id={quote(workflow_id, safe='')}"
+                f"&token={self.callback_token(workflow_id)}")
+
+    def callback_token(self, workflow_id: str) -> str:
+        """HMAC-SHA256(A2P_CALLBACK_SECRET, workflow id), hex: the service refuses a callback whose
+        URL names another workflow id than its token was made for."""
+        import hashlib
+        import hmac
+
+        if self.a2p_callback_secret is not None:
+            key = self.a2p_callback_secret.get_secret_value().encode()
+        else:  # derived, so that a deployment (and the demo) works without one more secret
+            secret = self.twilio_auth_token or self.twilio_api_secret
+            key = hmac.new(secret.get_secret_value().encode() if secret else b"", b"a2p status callback token",
+                           hashlib.sha256).digest()
+        return hmac.new(key, workflow_id.encode(), hashlib.sha256).hexdigest()
 
 
 def describe_errors(err: ValidationError) -> str:

@@ -3,9 +3,19 @@ list them. The CLI, the HTTP service, the demo and the tests all go through here
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import TypeVar
 
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import (
+    Client, RPCTimeoutOrCancelledError, WorkflowUpdateFailedError, WorkflowUpdateStage,
+)
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.common import (
     SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy,
 )
@@ -16,6 +26,61 @@ from a2p.progress import OperatorDecision, Phase, RegistrationStatus
 from a2p.requests import Correction, LegacyConversionRequest, RegistrationRequest
 from a2p.settings import Settings
 from workflows import ConversionInput, LegacyConversion, NewRegistration, RegistrationInput
+
+
+T = TypeVar("T")
+
+# Every call to Temporal is bounded: an answer, or an error saying why not, within these.
+RPC_TIMEOUT = timedelta(seconds=8)      # one call: start, describe, list, signal; a Query; an Update accepted
+UPDATE_TIMEOUT = timedelta(seconds=60)  # an accepted Update applied (a correction's Twilio calls)
+
+
+class NotAnswered(Exception):
+    """Temporal took the call but nobody answered in time — usually because no worker is running.
+
+    ``may_apply_later``: an Update or Signal that reached Temporal may still be applied when a
+    worker comes back (a Query never is)."""
+
+    def __init__(self, what: str, *, no_worker: bool | None, may_apply_later: bool) -> None:
+        self.no_worker, self.may_apply_later = no_worker, may_apply_later
+        who = ("no worker is running (no worker polls the registration's task queue)" if no_worker else
+               "the registration's worker did not answer in time")
+        later = (f"; the {what} was sent and may still be applied when a worker runs again" if may_apply_later
+                 else f"; the {what} was not applied")
+        super().__init__(who + later)
+
+
+async def bounded(awaitable: Awaitable[T], timeout: timedelta = RPC_TIMEOUT) -> T:
+    """``awaitable`` within ``timeout`` (the SDK's own retries of an unreachable frontend included):
+    a DEADLINE_EXCEEDED :class:`RPCError` otherwise."""
+    try:
+        return await asyncio.wait_for(awaitable, timeout.total_seconds())
+    except asyncio.TimeoutError:
+        raise RPCError("no answer from Temporal in time", RPCStatusCode.DEADLINE_EXCEEDED, b"") from None
+
+
+async def _no_worker(client: Client, workflow_id: str) -> bool | None:
+    """Whether the workflow's task queue has no worker polling it (None: could not tell)."""
+    try:
+        desc = await bounded(client.get_workflow_handle(workflow_id).describe(rpc_timeout=timedelta(seconds=2)),
+                             timedelta(seconds=3))
+        resp = await bounded(client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
+            namespace=client.namespace, task_queue=TaskQueue(name=desc.task_queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW), timeout=timedelta(seconds=2)),
+            timedelta(seconds=3))
+    except Exception:  # noqa: BLE001 - only the wording of the answer depends on it
+        return None
+    return not resp.pollers
+
+
+def _timed_out(err: BaseException) -> bool:
+    return isinstance(err, RPCTimeoutOrCancelledError) or (
+        isinstance(err, RPCError) and err.status == RPCStatusCode.DEADLINE_EXCEEDED)
+
+
+def _no_poller(err: BaseException) -> bool:
+    """The server's own "no worker" answer to a Query (no poller seen lately on the task queue)."""
+    return isinstance(err, RPCError) and err.status == RPCStatusCode.FAILED_PRECONDITION and "poller" in err.message
 
 
 @dataclass(frozen=True)
@@ -52,13 +117,13 @@ async def _start(client: Client, run, inp, workflow_id: str, isv_customer_id: st
     """The workflow id is derived from the ISV customer id: a second start never makes a second
     registration, whether the first is running or has ended."""
     try:
-        handle = await client.start_workflow(
+        handle = await bounded(client.start_workflow(
             run, inp, id=workflow_id, task_queue=task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             search_attributes=_initial_search_attributes(isv_customer_id, flow),
-            static_summary=summary,
-        )
+            static_summary=summary, rpc_timeout=RPC_TIMEOUT,
+        ))
     except WorkflowAlreadyStartedError as err:
         return Started(workflow_id=workflow_id, run_id=err.run_id, created=False)
     return Started(workflow_id=workflow_id, run_id=handle.result_run_id, created=True)
@@ -72,7 +137,25 @@ def _initial_search_attributes(isv_customer_id: str, flow: str) -> TypedSearchAt
 
 
 async def get_status(client: Client, workflow_id: str) -> RegistrationStatus:
-    return await client.get_workflow_handle(workflow_id).query("status", result_type=RegistrationStatus)
+    """The ``status`` Query; :class:`NotAnswered` when no worker answers it in time."""
+    try:
+        return await bounded(client.get_workflow_handle(workflow_id).query(
+            "status", result_type=RegistrationStatus, rpc_timeout=RPC_TIMEOUT))
+    except (RPCError, RPCTimeoutOrCancelledError) as err:
+        if _no_poller(err):
+            raise NotAnswered("query", no_worker=True, may_apply_later=False) from None
+        if _timed_out(err):
+            raise NotAnswered("query", no_worker=await _no_worker(client, workflow_id), may_apply_later=False) from None
+        raise
+
+
+async def describe(client: Client, workflow_id: str):
+    return await bounded(client.get_workflow_handle(workflow_id).describe(rpc_timeout=RPC_TIMEOUT))
+
+
+async def signal(client: Client, workflow_id: str, name: str, arg: object) -> None:
+    """A Signal: recorded by Temporal (no worker needed), applied when the worker next runs."""
+    await bounded(client.get_workflow_handle(workflow_id).signal(name, arg, rpc_timeout=RPC_TIMEOUT))
 
 
 async def final_status(client: Client, workflow_id: str) -> RegistrationStatus:
@@ -85,11 +168,21 @@ class UpdateRefused(Exception):
 
 
 async def _update(client: Client, workflow_id: str, name: str, *args: object) -> RegistrationStatus:
+    """An Update: accepted (its validator ran on a worker) within RPC_TIMEOUT, applied within
+    UPDATE_TIMEOUT; :class:`UpdateRefused` when its validator refuses it, :class:`NotAnswered`
+    when no worker accepts or finishes it in time (it may still be applied later)."""
+    handle = client.get_workflow_handle(workflow_id)
     try:
-        return await client.get_workflow_handle(workflow_id).execute_update(
-            name, *args, result_type=RegistrationStatus)
+        update = await bounded(handle.start_update(name, *args, wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                                                   result_type=RegistrationStatus, rpc_timeout=RPC_TIMEOUT))
+        return await bounded(update.result(rpc_timeout=UPDATE_TIMEOUT), UPDATE_TIMEOUT)
     except WorkflowUpdateFailedError as err:
         raise UpdateRefused(getattr(err.cause, "message", None) or str(err.cause or err)) from None
+    except (RPCError, RPCTimeoutOrCancelledError) as err:
+        if _timed_out(err):
+            raise NotAnswered("update", no_worker=await _no_worker(client, workflow_id),
+                              may_apply_later=True) from None
+        raise
 
 
 async def correct(client: Client, workflow_id: str, correction: Correction) -> RegistrationStatus:
@@ -135,4 +228,8 @@ async def list_registrations(client: Client, *, phase: str | None = None, brand_
                              campaign_status: str | None = None, flow: str | None = None,
                              limit: int = 100) -> list[dict]:
     query = visibility_query(phase, brand_status, campaign_status, flow)
-    return [row(wf) async for wf in client.list_workflows(query, limit=limit)]
+
+    async def rows() -> list[dict]:
+        return [row(wf) async for wf in client.list_workflows(query, limit=limit, rpc_timeout=RPC_TIMEOUT)]
+
+    return await bounded(rows(), RPC_TIMEOUT * 3)

@@ -5,6 +5,11 @@ FastAPI (on Starlette + uvicorn, the same stack as the sandbox): pydantic models
 bodies, so the `a2p` validation and its error messages are the API's, and the OpenAPI document
 comes for free at /openapi.json (docs at /docs).
 
+Split by concern: starter/gate.py (body limits and credentials before any work, CORS of /codec),
+starter/webhooks.py (Twilio's webhooks, pure: signatures, parsing, deduplication, routing),
+starter/codec_server.py (the Web UI's codec), starter/serving.py (uvicorn), this module (the
+routes and their Temporal calls, through starter/registrations.py).
+
 Run: `a2p service` (settings from the environment). Embedded (the demo, the tests):
 ``async with serving(create_app(settings, client), sock=bind()) as url: ...``.
 """
@@ -15,45 +20,51 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import hashlib
 import hmac
 import json
-import socket
-from collections import OrderedDict
+import time
 from collections.abc import AsyncIterator, Awaitable
-from datetime import datetime, timezone
+from datetime import timedelta
 from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import parse_qsl
 
 import structlog
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
-from temporalio.common import SearchAttributeKey
 from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
-from twilio.request_validator import RequestValidator
 
 from a2p import metrics
-from a2p import search_attributes as sa
 from a2p.metrics import runtime_for
-from a2p.calls import TwilioError
-from a2p.progress import BrandEvent, BundleEvent, CampaignEvent, OperatorDecision, RegistrationStatus
+from a2p.progress import OperatorDecision, RegistrationStatus
 from a2p.requests import Correction, LegacyConversionRequest, RegistrationRequest, format_validation_error
 from a2p.settings import Settings
 from a2p.temporal_client import connect, web_ui_link
-from starter import batch, registrations
+from starter import batch, codec_server, registrations
+from starter import webhooks as wh
+from starter.gate import KiB, MiB, Gate, Rule
+from starter.serving import bind, run_service, serving, url_of  # noqa: F401 - the service's public names
+from starter.subaccounts import SubaccountTokens
 
 log = structlog.get_logger("a2p.service")
 
 T = TypeVar("T")
 
-EVENT_PREFIX = "com.twilio.messaging.compliance."
 WEBHOOK_BUDGET_SECONDS = 4.0  # Twilio gives a sink 5 s: answer (503 at worst) before that
-ROUTE_CACHE_SIZE = 10_000     # brand/campaign SID -> workflow id, most recently used kept
+WEBHOOK_CONCURRENCY = 16      # route lookups and signals in flight per service
+RETRY_AFTER_NO_WORKER = "10"
+
+# The largest legitimate bodies: a registration request with every campaign text at its longest
+# is under 60 KB; a conversions batch of a few thousand customers; an Event Streams delivery of a
+# few thousand events; the Web UI's payloads (Temporal's own limit is 2 MB per payload).
+LIMITS = {"api": 128 * KiB, "batch": 8 * MiB, "trusthub": 64 * KiB, "events": 4 * MiB, "codec": 4 * MiB}
 
 
 class Started(BaseModel):
@@ -90,16 +101,25 @@ class ErrorBody(BaseModel):
     error: str
     reason: str | None = None
     fields: list[dict[str, str]] | None = None
+    may_apply_later: bool | None = Field(None, description="503 after an Update: it reached Temporal and may "
+                                                           "still be applied when a worker runs again")
 
 
 API_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "the body is not JSON, or nested too deeply"},
     401: {"model": ErrorBody, "description": "missing or wrong API key"},
+    413: {"model": ErrorBody, "description": "the body is larger than this endpoint accepts"},
     422: {"model": ErrorBody, "description": "invalid request (every invalid field named) or refused"},
-    503: {"model": ErrorBody, "description": "Temporal is unreachable: try again"},
+    503: {"model": ErrorBody, "description": "Temporal is unreachable, or no worker answered: try again "
+                                             "after Retry-After"},
 }
 WEBHOOK_RESPONSES: dict[int | str, dict[str, Any]] = {
-    204: {"description": "accepted (also for events about unknown registrations: they are logged)"},
-    403: {"description": "not signed by Twilio (X-Twilio-Signature) nor with the sink's Basic credentials"},
+    204: {"description": "accepted (also replays, and events about unknown registrations: they are logged)"},
+    400: {"description": "signed, but not a body Twilio sends"},
+    403: {"description": "not signed by Twilio (X-Twilio-Signature) nor with the sink's Basic credentials, or "
+                         "a status callback whose URL token does not match its workflow id"},
+    409: {"description": "the same delivery is being handled right now: re-deliver later"},
+    413: {"description": "the body is larger than Twilio sends"},
     503: {"description": "Temporal is unreachable: Twilio re-delivers"},
 }
 
@@ -107,6 +127,7 @@ WEBHOOK_RESPONSES: dict[int | str, dict[str, Any]] = {
 def create_app(settings: Settings, client: Client | None = None, *,
                webhook_budget_seconds: float = WEBHOOK_BUDGET_SECONDS) -> FastAPI:
     """The app; connects to Temporal at start-up unless given a client (tests, the demo)."""
+    subaccounts = SubaccountTokens(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -116,7 +137,10 @@ def create_app(settings: Settings, client: Client | None = None, *,
         if settings.twilio_auth_token is None and settings.a2p_event_sink_username is None:
             log.warning("webhooks_refused", reason="no TWILIO_AUTH_TOKEN to check signatures with and no "
                                                    "Event Streams Basic credentials: every webhook is refused")
-        yield
+        try:
+            yield
+        finally:
+            await subaccounts.close()
 
     app = FastAPI(
         title="a2p-registrar", version="1",
@@ -130,11 +154,18 @@ def create_app(settings: Settings, client: Client | None = None, *,
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.routes = OrderedDict()  # SID -> workflow id (LRU)
+    app.state.routes = wh.Routes()
+    app.state.seen = wh.Seen()
+    refusals = wh.RateLimitedLog(log)
+    slots = asyncio.Semaphore(WEBHOOK_CONCURRENCY)
     bearer = HTTPBearer(auto_error=False, description="A2P_SERVICE_API_KEY")
+    page_key = hashlib.sha256(b"a2p page token\0" + settings.callback_token("page tokens").encode()).digest()
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if any(e.get("type") == "json_invalid" for e in exc.errors()):
+            return JSONResponse(status_code=400, content={"error": "the body is not valid JSON",
+                                                          "fields": _fields(exc)})
         return JSONResponse(status_code=422, content={"error": "invalid request", "fields": _fields(exc)})
 
     @app.exception_handler(StarletteHTTPException)
@@ -145,13 +176,11 @@ def create_app(settings: Settings, client: Client | None = None, *,
     def temporal(request: Request) -> Client:
         return request.app.state.client
 
-    def api_key(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
-        expected = settings.a2p_service_api_key
-        given = credentials.credentials if credentials is not None else ""
-        if expected is None or not given or not hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
-            raise HTTPException(status_code=401,
-                                detail="a valid 'Authorization: Bearer <A2P_SERVICE_API_KEY>' is required",
-                                headers={"WWW-Authenticate": "Bearer"})
+    def api_key(request: Request, _: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
+        refusal = _api_key_refusal(settings, request.headers)
+        if refusal is not None:
+            status, body, headers = refusal
+            raise HTTPException(status_code=status, detail=body, headers=headers)
 
     Authed = Depends(api_key)
 
@@ -203,8 +232,8 @@ def create_app(settings: Settings, client: Client | None = None, *,
     async def get_registration(workflow_id: str, c: Client = Depends(temporal)) -> RegistrationView:
         """Where a registration stands: phase, SIDs, statuses, what it waits for, errors with
         Twilio's codes explained, OTP attempts and deadline, timeline; and its Web UI link."""
+        desc = await _found(registrations.describe(c, workflow_id), workflow_id)
         status = await _found(registrations.get_status(c, workflow_id), workflow_id)
-        desc = await _found(c.get_workflow_handle(workflow_id).describe(), workflow_id)
         return RegistrationView(status=status, web_ui=web_ui_link(settings, workflow_id),
                                 running=desc.status is not None and desc.status.name == "RUNNING")
 
@@ -221,19 +250,16 @@ def create_app(settings: Settings, client: Client | None = None, *,
             query = registrations.visibility_query(phase, brand_status, campaign_status, flow)
         except ValueError as err:
             raise HTTPException(status_code=422, detail=str(err)) from None
+        token = _open_page_token(page_key, page_token) if page_token else None
+        it = c.list_workflows(query, page_size=page_size, next_page_token=token, rpc_timeout=registrations.RPC_TIMEOUT)
         try:
-            token = base64.b64decode(page_token.encode(), altchars=b"-_", validate=True) if page_token else None
-        except (binascii.Error, ValueError):
-            raise HTTPException(status_code=422, detail="page_token: not a token this API returned") from None
-        it = c.list_workflows(query, page_size=page_size, next_page_token=token)
-        try:
-            await _api(it.fetch_next_page(page_size=page_size))
+            await _api(registrations.bounded(it.fetch_next_page(page_size=page_size)))
         except RPCError as err:
             if err.status == RPCStatusCode.INVALID_ARGUMENT:
                 raise HTTPException(status_code=422, detail=f"invalid listing: {err.message}") from None
             raise
         rows = [registrations.row(wf) for wf in it.current_page or []]
-        next_token = base64.urlsafe_b64encode(it.next_page_token).decode() if it.next_page_token else None
+        next_token = _seal_page_token(page_key, it.next_page_token) if it.next_page_token else None
         return RegistrationList(registrations=rows, next_page_token=next_token)
 
     @app.post("/v1/registrations/{workflow_id}/corrections", response_model=RegistrationStatus,
@@ -266,93 +292,198 @@ def create_app(settings: Settings, client: Client | None = None, *,
 
     # ---- Twilio webhooks (signed by Twilio, no API key) --------------------------------------
 
+    def refused(kind: str, reason: str, status: int = 403, **fields: Any) -> Response:
+        refusals.warning("webhook_refused", kind=kind, reason=reason, **fields)
+        return Response(status_code=status)
+
+    async def signed(request: Request, params: dict[str, str] | str, accounts: list[str]) -> bool:
+        """Signed with the parent's auth token, or with the token of the subaccount it names."""
+        url, signature = _public_url(settings, request), request.headers.get("X-Twilio-Signature")
+        parent = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
+        if wh.signed_by(parent, url, params, signature):
+            return True
+        for account in accounts[:3]:
+            if wh.signed_by(await subaccounts.token(account), url, params, signature):
+                return True
+        return False
+
     @app.post("/webhooks/trusthub", status_code=204, response_class=Response, responses=WEBHOOK_RESPONSES)
-    async def trusthub_callback(request: Request, workflow_id: str | None = None,
+    async def trusthub_callback(request: Request, workflow_id: str | None = None, token: str | None = None,
                                 c: Client = Depends(temporal)) -> Response:
         """A bundle's `status_callback` (form POST), set per bundle to
-        `<A2P_PUBLIC_BASE_URL>/webhooks/trusthub?workflow_id=...`; checked against that exact URL
-        and the auth token, then signalled to the registration as `bundle_event`."""
-        form = {k: str(v) for k, v in (await request.form()).items()}
-        if not _valid_signature(settings, request, form):
-            log.warning("webhook_refused", kind="trusthub", reason="bad or missing X-Twilio-Signature",
-                        workflow_id=workflow_id)
-            return Response(status_code=403)
-        bundle_sid, status = form.get("BundleSid", ""), form.get("Status", "")
-        if not (workflow_id and bundle_sid and status):
-            log.warning("webhook_ignored", kind="trusthub", reason="no workflow_id, BundleSid or Status",
-                        workflow_id=workflow_id, bundle_sid=bundle_sid)
+        `<A2P_PUBLIC_BASE_URL>/webhooks/trusthub?workflow_id=...&token=...`; checked against that
+        exact URL and the account's auth token, and the token against the workflow id; then
+        signalled to the registration as `bundle_event`, once per delivery."""
+        try:
+            form = dict(parse_qsl((await request.body()).decode("utf-8"), keep_blank_values=True,
+                                  max_num_fields=100, strict_parsing=False))
+        except (UnicodeDecodeError, ValueError):
+            return refused("trusthub", "body is not a form", status=400)
+        account = wh.callback_account(form)
+        if not await signed(request, form, [account] if account else []):
+            return refused("trusthub", "bad or missing X-Twilio-Signature", workflow_id=workflow_id)
+        if not workflow_id:
+            log.info("webhook_ignored", kind="trusthub", reason="no workflow_id in the callback URL")
             return Response(status_code=204)
-        event = BundleEvent(bundle_sid=bundle_sid, status=status, failure_reason=form.get("FailureReason") or None)
-        await _within(_signal(c, workflow_id, "bundle_event", event), webhook_budget_seconds, "trusthub")
+        if token is None and not settings.a2p_accept_untokened_callbacks:
+            return refused("trusthub", "callback URL without its token (A2P_ACCEPT_UNTOKENED_CALLBACKS is off)",
+                           workflow_id=workflow_id)
+        if token is not None and not wh.same_secret(token, settings.callback_token(workflow_id)):
+            return refused("trusthub", "the URL's token is not this workflow id's", workflow_id=workflow_id)
+        delivery = request.headers.get(wh.IDEMPOTENCY_HEADER) or None
+        event = wh.bundle_event(form, delivery or f"received/{time.time_ns()}")
+        if event is None:
+            log.info("webhook_ignored", kind="trusthub", reason="no BundleSid or Status", workflow_id=workflow_id)
+            return Response(status_code=204)
+        key = wh.callback_key(workflow_id, form, delivery)
+        seen: wh.Seen = request.app.state.seen
+        state = seen.state(key)
+        if state == "done":
+            log.debug("webhook_replayed", kind="trusthub", workflow_id=workflow_id)
+            return Response(status_code=204)
+        if state == "busy" or not seen.claim(key):
+            return Response(status_code=409, headers={"Retry-After": "1"})
+        ok = False
+        try:
+            await _within(_signal(c, workflow_id, "bundle_event", event), webhook_budget_seconds, "trusthub")
+            ok = True
+        finally:
+            seen.done(key, ok)
         return Response(status_code=204)
 
     @app.post("/webhooks/events", status_code=204, response_class=Response, responses=WEBHOOK_RESPONSES)
     async def event_streams(request: Request, c: Client = Depends(temporal)) -> Response:
         """The Event Streams sink (`<A2P_PUBLIC_BASE_URL>/webhooks/events`): a JSON array of
         CloudEvents about brands and campaigns, each signalled to the registration owning the SID
-        (found by search attribute). Unknown types and SIDs are acknowledged and logged."""
+        (found by search attribute). Unknown types and SIDs are acknowledged and logged; events
+        seen before are acknowledged and not signalled again."""
         body = await request.body()
-        if not (_valid_json_signature(settings, request, body) or _valid_basic(settings, request)):
-            log.warning("webhook_refused", kind="event_streams", reason="bad or missing signature / credentials")
-            return Response(status_code=403)
         try:
-            events = json.loads(body)
-        except ValueError:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        events: Any = None
+        parsed = False
+        if text is not None:
+            with contextlib.suppress(ValueError, RecursionError):
+                events, parsed = json.loads(text), True
+        has_signature = "X-Twilio-Signature" in request.headers and "bodySHA256" in request.query_params
+        authentic = _valid_basic(settings, request.headers) or (has_signature and text is not None and await signed(
+            request, text, wh.event_accounts(events if isinstance(events, list) else [events]) if parsed else []))
+        if not authentic:
+            return refused("event_streams", "bad or missing signature / credentials")
+        if not parsed:
             log.warning("webhook_ignored", kind="event_streams", reason="body is not JSON")
             return Response(status_code=400)
         if isinstance(events, dict):
             events = [events]
         if not isinstance(events, list):
-            log.warning("webhook_ignored", kind="event_streams", reason="not a JSON array of events")
+            log.info("webhook_ignored", kind="event_streams", reason="not a JSON array of events")
             return Response(status_code=204)
-        routes = request.app.state.routes
-        await _within(asyncio.gather(*(_route_event(c, routes, e) for e in events)),
+        await _within(_deliver_events(c, request.app.state.routes, request.app.state.seen, slots, events),
                       webhook_budget_seconds, "event_streams")
         return Response(status_code=204)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
+        """Liveness: the process serves requests (whatever Temporal's state)."""
         return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> JSONResponse:
+        """Readiness: Temporal answers (a health check within 3 s)."""
+        try:
+            ok = await registrations.bounded(request.app.state.client.service_client.check_health(
+                timeout=timedelta(seconds=2)), timedelta(seconds=3))
+        except Exception as err:  # noqa: BLE001 - any failure means not ready
+            log.info("not_ready", error=str(err) or type(err).__name__)
+            ok = False
+        if not ok:
+            return JSONResponse(status_code=503, content={"status": "Temporal unreachable"},
+                                headers={"Retry-After": "5"})
+        return JSONResponse({"status": "ready"})
 
     # ---- the Web UI's codec server: decrypted payloads for authorised operators ---------------
 
-    codec = _codec(settings)
+    app.include_router(codec_server.router(settings))
 
-    def codec_key(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
-        expected = settings.a2p_codec_api_key
-        given = credentials.credentials if credentials else ""
-        if expected is None or not given or not hmac.compare_digest(given, expected.get_secret_value()):
-            raise HTTPException(status_code=401, detail={"error": "a valid 'Authorization: Bearer <A2P_CODEC_API_KEY>' "
-                                                                  "is required"}, headers={"WWW-Authenticate": "Bearer"})
-
-    @app.post("/codec/decode", dependencies=[Depends(codec_key)], tags=["codec"])
-    async def codec_decode(request: Request) -> JSONResponse:
-        """Temporal's remote codec protocol: `{"payloads": [...]}` decrypted, for the Web UI/CLI."""
-        return JSONResponse(await _run_codec(codec.decode if codec else None, await request.body()))
-
-    @app.post("/codec/encode", dependencies=[Depends(codec_key)], tags=["codec"])
-    async def codec_encode(request: Request) -> JSONResponse:
-        """Temporal's remote codec protocol: `{"payloads": [...]}` encrypted."""
-        return JSONResponse(await _run_codec(codec.encode if codec else None, await request.body()))
-
-    origins = [o.strip() for o in settings.a2p_codec_cors_origins.split(",") if o.strip()]
-    app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["POST", "OPTIONS"],
-                       allow_headers=["Authorization", "Content-Type", "X-Namespace"], allow_credentials=True)
+    # ---- the front door: limits and credentials before any work; CORS of /codec; metrics --------
 
     meter = (runtime_for(settings.a2p_metrics_bind) or Runtime.default()).metric_meter
     webhooks_counter = meter.create_counter(metrics.WEBHOOKS, "Twilio webhook deliveries by kind and outcome")
 
-    @app.middleware("http")
-    async def count_webhooks(request: Request, call_next):
-        response = await call_next(request)
-        if request.url.path.startswith("/webhooks/"):
-            code = response.status_code
+    def count(path: str, code: int) -> None:
+        if path.startswith("/webhooks/"):
             outcome = ("accepted" if code < 300 else "refused" if code in (401, 403) else
-                       "unavailable" if code == 503 else "rejected")
-            webhooks_counter.add(1, {"kind": request.url.path.rsplit("/", 1)[-1], "outcome": outcome})
-        return response
+                       "too_large" if code == 413 else "unavailable" if code == 503 else "rejected")
+            kind = {"/webhooks/trusthub": "trusthub", "/webhooks/events": "event_streams"}.get(path, "other")
+            webhooks_counter.add(1, {"kind": kind, "outcome": outcome})
 
+    def api_check(headers: Headers, _query: str):
+        return _api_key_refusal(settings, headers)
+
+    def codec_check(headers: Headers, _query: str):
+        body = codec_server.codec_key_refusal(settings, headers.get("Authorization"))
+        return None if body is None else (401, body, {"WWW-Authenticate": "Bearer"})
+
+    def trusthub_check(headers: Headers, _query: str):
+        if headers.get("X-Twilio-Signature"):
+            return None
+        refusals.warning("webhook_refused", kind="trusthub", reason="no X-Twilio-Signature")
+        return 403, {"error": "not signed"}, {}
+
+    def events_check(headers: Headers, query: str):
+        if (headers.get("X-Twilio-Signature") and "bodySHA256=" in query) or _valid_basic(settings, headers):
+            return None
+        refusals.warning("webhook_refused", kind="event_streams", reason="no signature or valid Basic credentials")
+        return 403, {"error": "not signed"}, {}
+
+    origins = [o.strip() for o in settings.a2p_codec_cors_origins.split(",") if o.strip()]
+    app.add_middleware(
+        Gate,
+        rules=[Rule("/v1/conversions/batch", LIMITS["batch"], api_check, json=True),
+               Rule("/v1/", LIMITS["api"], api_check, json=True),
+               Rule("/webhooks/trusthub", LIMITS["trusthub"], trusthub_check),
+               Rule("/webhooks/events", LIMITS["events"], events_check, json=True),
+               Rule("/codec/", LIMITS["codec"], codec_check, json=True)],
+        cors_prefix=codec_server.PREFIX + "/",
+        cors={"allow_origins": origins, "allow_methods": ["POST", "OPTIONS"],
+              "allow_headers": ["Authorization", "Content-Type", "X-Namespace"], "allow_credentials": True},
+        on_response=count,
+    )
     return app
+
+
+def _api_key_refusal(settings: Settings, headers: Headers):
+    """None when the request carries ``Authorization: Bearer <A2P_SERVICE_API_KEY>``, else the 401."""
+    expected = settings.a2p_service_api_key
+    scheme, _, given = headers.get("Authorization", "").partition(" ")
+    if expected is not None and scheme.lower() == "bearer" and wh.same_secret(given.strip(),
+                                                                              expected.get_secret_value()):
+        return None
+    return (401, {"error": "a valid 'Authorization: Bearer <A2P_SERVICE_API_KEY>' is required"},
+            {"WWW-Authenticate": "Bearer"})
+
+
+# ---- page tokens: Temporal's, sealed, so that only tokens this API gave out reach Temporal --------
+
+
+def _seal_page_token(key: bytes, raw: bytes) -> str:
+    tag = hmac.new(key, raw, hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(tag + raw).decode().rstrip("=")
+
+
+def _open_page_token(key: bytes, token: str) -> bytes:
+    try:
+        sealed = base64.urlsafe_b64decode(token.encode("ascii") + b"=" * (-len(token) % 4))
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        sealed = b""
+    tag, raw = sealed[:16], sealed[16:]
+    if not raw or not hmac.compare_digest(tag, hmac.new(key, raw, hashlib.sha256).digest()[:16]):
+        raise HTTPException(status_code=422, detail={"error": "invalid request", "fields": [
+            {"field": "page_token", "message": "is not a token this API returned (pass next_page_token as it was "
+                                               "given)"}]})
+    return raw
 
 
 # ---- Temporal --------------------------------------------------------------------------------
@@ -384,10 +515,16 @@ def _unreachable(err: BaseException) -> bool:
 async def _api(awaitable: Awaitable[T]) -> T:
     try:
         return await awaitable
+    except registrations.NotAnswered as err:
+        log.warning("temporal_not_answered", reason=str(err))
+        raise HTTPException(status_code=503, headers={"Retry-After": RETRY_AFTER_NO_WORKER}, detail={
+            "error": "no worker is running" if err.no_worker else "no answer from the registration in time",
+            "reason": str(err), "may_apply_later": err.may_apply_later}) from None
     except Exception as err:
         if _unreachable(err):
             log.warning("temporal_unavailable", error=str(err))
-            raise HTTPException(status_code=503, detail="Temporal is unavailable; try again",
+            raise HTTPException(status_code=503, detail={"error": "Temporal is unavailable; try again",
+                                                         "may_apply_later": False},
                                 headers={"Retry-After": "5"}) from None
         raise
 
@@ -412,7 +549,7 @@ async def _update(client: Client, awaitable: Awaitable[RegistrationStatus], work
     except HTTPException as err:
         if err.status_code != 404:
             raise
-        desc = await _found(client.get_workflow_handle(workflow_id).describe(), workflow_id)
+        desc = await _found(registrations.describe(client, workflow_id), workflow_id)
         status = desc.status.name if desc.status is not None else "CLOSED"
         raise HTTPException(status_code=422, detail={
             "error": "refused by the registration", "reason": f"the registration has ended (workflow {status})",
@@ -425,7 +562,7 @@ async def _update(client: Client, awaitable: Awaitable[RegistrationStatus], work
 async def _within(awaitable: Awaitable[Any], budget: float, kind: str) -> None:
     """Run the webhook's Temporal work within Twilio's budget; when Temporal cannot be reached
     (the client retries UNAVAILABLE for longer than Twilio waits), answer 503 so Twilio
-    re-delivers — re-deliveries are harmless (signals are idempotent)."""
+    re-delivers — what was done is remembered, so a re-delivery only does the rest."""
     try:
         await asyncio.wait_for(awaitable, budget)
     except HTTPException:
@@ -433,7 +570,7 @@ async def _within(awaitable: Awaitable[Any], budget: float, kind: str) -> None:
     except Exception as err:  # noqa: BLE001 - anything not delivered must be re-delivered
         transient = _unreachable(err)
         log.warning("webhook_not_delivered", kind=kind, error=str(err) or type(err).__name__,
-                    reason="Temporal unreachable" if transient else "unexpected error", exc_info=not transient)
+                    reason="Temporal unreachable or slow" if transient else "unexpected error", exc_info=not transient)
         raise HTTPException(status_code=503, detail="could not reach the registrations; re-deliver",
                             headers={"Retry-After": "5"}) from None
 
@@ -446,68 +583,20 @@ def _public_url(settings: Settings, request: Request) -> str:
     return f"{base}{request.url.path}" + (f"?{query}" if query else "")
 
 
-def _validator(settings: Settings) -> RequestValidator | None:
-    token = settings.twilio_auth_token
-    return RequestValidator(token.get_secret_value()) if token else None
-
-
-def _valid_signature(settings: Settings, request: Request, form: dict[str, str]) -> bool:
-    validator, signature = _validator(settings), request.headers.get("X-Twilio-Signature")
-    return bool(validator and signature and validator.validate(_public_url(settings, request), form, signature))
-
-
-def _valid_json_signature(settings: Settings, request: Request, body: bytes) -> bool:
-    """JSON bodies: the signature covers the URL including `bodySHA256`, which must be the
-    body's hash (RequestValidator checks both)."""
-    validator, signature = _validator(settings), request.headers.get("X-Twilio-Signature")
-    if not (validator and signature and "bodySHA256" in request.query_params):
-        return False
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return bool(validator.validate(_public_url(settings, request), text, signature))
-
-
-def _valid_basic(settings: Settings, request: Request) -> bool:
+def _valid_basic(settings: Settings, headers: Headers) -> bool:
     """Basic credentials in the Event Streams sink URL (https://user:password@host/webhooks/events)."""
     user, password = settings.a2p_event_sink_username, settings.a2p_event_sink_password
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    if not (user and password and scheme.lower() == "basic" and value):
+    given = wh.basic_credentials(headers.get("Authorization"))
+    if not (user and password and given):
         return False
-    try:
-        given_user, _, given_password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
-    except (binascii.Error, ValueError):
-        return False
-    return hmac.compare_digest(given_user.encode(), user.encode()) and hmac.compare_digest(
-        given_password.encode(), password.get_secret_value().encode())
-
-
-def _codec(settings: Settings):
-    if settings.a2p_payload_keys is None:
-        return None
-    from a2p.codec import EncryptionCodec, parse_keys
-
-    return EncryptionCodec(parse_keys(settings.a2p_payload_keys.get_secret_value()))
-
-
-async def _run_codec(transform, body: bytes) -> dict[str, Any]:
-    from google.protobuf import json_format
-    from temporalio.api.common.v1 import Payloads
-
-    try:
-        payloads = json_format.Parse(body or b"{}", Payloads())
-    except json_format.ParseError as err:
-        raise HTTPException(status_code=400, detail={"error": f"not Temporal payloads JSON: {err}"}) from None
-    out = list(payloads.payloads) if transform is None else await transform(list(payloads.payloads))
-    return json_format.MessageToDict(Payloads(payloads=out))
+    return wh.same_secret(given[0], user.encode()) & wh.same_secret(given[1], password.get_secret_value().encode())
 
 
 async def _signal(client: Client, workflow_id: str, name: str, event: BaseModel) -> None:
     """Signal the registration. An unknown or ended one is acknowledged and logged (never a
     re-delivery loop); other failures propagate (-> 503, Twilio re-delivers)."""
     try:
-        await client.get_workflow_handle(workflow_id).signal(name, event)
+        await registrations.signal(client, workflow_id, name, event)
     except RPCError as err:
         if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
             log.info("webhook_for_unknown_registration", workflow_id=workflow_id, signal=name, error=err.message)
@@ -518,130 +607,69 @@ async def _signal(client: Client, workflow_id: str, name: str, event: BaseModel)
                                                            "identity_status"}).items() if v is not None})
 
 
-BRAND_TYPES: dict[str, tuple[str | None, str | None]] = {  # event -> (brand status, identity status) if data lacks them
-    "brand-registered": ("APPROVED", None), "brand-failure": ("FAILED", None),
-    "brand-verified": (None, "VERIFIED"), "brand-unverified": (None, "UNVERIFIED"),
-    "brand-vetted-verified": (None, "VETTED_VERIFIED"), "brand-secondary-vetting-failure": (None, None),
-}
-CAMPAIGN_TYPES: dict[str, str] = {
-    "campaign-submitted": "IN_PROGRESS", "campaign-approved": "VERIFIED", "campaign-failure": "FAILED",
-}
+async def _deliver_events(client: Client, routes: wh.Routes, seen: wh.Seen, slots: asyncio.Semaphore,
+                          events: list[Any]) -> None:
+    """A delivery's events: those seen before dropped, the rest folded into one signal per SID,
+    routed and signalled with bounded concurrency. What was handled is remembered as it completes,
+    so a re-delivery after a timeout only does what is left."""
+    routed: list[wh.Routed] = []
+    for event in events:
+        r = wh.parse_event(event)
+        if isinstance(r, wh.Ignored):
+            log.info("event_ignored", type=r.type or None, event_id=r.event_id or None, reason=r.reason)
+            if r.event_id:
+                seen.remember(r.event_id)
+        elif seen.state(r.event.event_id) == "new":
+            routed.append(r)
+        else:
+            log.debug("event_replayed", event_id=r.event.event_id)
+
+    async def one(r: wh.Routed) -> None:
+        ids = [i for i in r.event_ids if seen.claim(i)]
+        if not ids:
+            return
+        ok = False
+        try:
+            async with slots:
+                workflow_id = await _route(client, routes, r)
+                if workflow_id is None:
+                    log.info("event_ignored", type=r.signal, event_id=r.event.event_id, sid=r.sid,
+                             reason="no registration owns this SID")
+                else:
+                    await _signal(client, workflow_id, r.signal, r.event)
+            ok = True
+        finally:
+            for i in ids:
+                seen.done(i, ok)
+
+    await asyncio.gather(*(one(r) for r in wh.fold(routed)))
 
 
-async def _route_event(client: Client, routes: OrderedDict[str, str], event: Any) -> None:
-    """One CloudEvent -> a signal to the registration owning its brand or campaign SID (found by
-    search attribute, then remembered). Unknown types, malformed events and unknown SIDs are
-    acknowledged and logged. Parsed defensively: Twilio's schema versions vary, so field names
-    are matched case- and underscore-insensitively and unknown fields are ignored."""
-    if not isinstance(event, dict):
-        log.info("event_ignored", reason="not a JSON object")
-        return
-    etype = str(event.get("type") or "")
-    data = _normalized(event.get("data"))
-    event_id = str(event.get("id") or "") or f"{etype}/{event.get('time')}/{json.dumps(data, sort_keys=True, default=str)}"
-    occurred = _time(event.get("time"))
-    kind, _, name = etype.removeprefix(EVENT_PREFIX).partition(".")
-    if not etype.startswith(EVENT_PREFIX):
-        kind = ""
-    signal: BaseModel
-    if kind == "brand-registration" and name in BRAND_TYPES:
-        sid = _text(data.get("brandsid"))
-        status, identity = BRAND_TYPES[name]
-        signal = BrandEvent(event_id=event_id, occurred_at=occurred, brand_sid=sid,
-                            status=_status(data.get("brandstatus")) or status,
-                            identity_status=_upper(data.get("identitystatus")) or identity,
-                            errors=_errors(data.get("brandregistrationerrors") or data.get("errors")))
-        lookups = [(sa.BRAND_SID, sid)]
-        signal_name = "brand_event"
-    elif kind == "campaign-registration" and name in CAMPAIGN_TYPES:
-        sid = _text(data.get("campaignsid"))
-        signal = CampaignEvent(event_id=event_id, occurred_at=occurred, campaign_sid=sid,
-                               status=_status(data.get("campaignregistrationstatus")) or CAMPAIGN_TYPES[name],
-                               errors=_errors(data.get("campaignregistrationerrors") or data.get("errors")))
-        # The campaign SID is published when the campaign is created; its brand's long before.
-        lookups = [(sa.CAMPAIGN_SID, sid), (sa.BRAND_SID, _text(data.get("brandsid")))]
-        signal_name = "campaign_event"
-    else:
-        log.info("event_ignored", type=etype, event_id=event_id, reason="unknown event type")
-        return
-    if not sid:
-        log.info("event_ignored", type=etype, event_id=event_id, reason="no SID in the event")
-        return
-    workflow_id = routes.get(sid)
-    for key, value in lookups:
+async def _route(client: Client, routes: wh.Routes, r: wh.Routed) -> str | None:
+    known = routes.get(r.sid)
+    if known is not False:
+        return known  # type: ignore[return-value]
+    workflow_id = None
+    for attribute, value in r.lookups:
+        workflow_id = await _find_workflow(client, attribute, value)
         if workflow_id is not None:
             break
-        workflow_id = await _find_workflow(client, key, value)
-    if workflow_id is None:
-        log.info("event_ignored", type=etype, event_id=event_id, sid=sid, reason="no registration owns this SID")
-        return
-    routes[sid] = workflow_id
-    routes.move_to_end(sid)
-    while len(routes) > ROUTE_CACHE_SIZE:
-        routes.popitem(last=False)
-    await _signal(client, workflow_id, signal_name, signal)
+    routes.put(r.sid, workflow_id)
+    return workflow_id
 
 
-async def _find_workflow(client: Client, key: SearchAttributeKey[str], sid: str) -> str | None:
-    """The registration whose search attribute ``key`` is ``sid`` (no scan: a visibility query)."""
+async def _find_workflow(client: Client, attribute: str, sid: str) -> str | None:
+    """The registration whose search attribute ``attribute`` is ``sid`` (no scan: a visibility query)."""
     if not (sid and sid.isascii() and sid.isalnum()):
         return None
-    async for wf in client.list_workflows(f"{key.name} = '{sid}'", limit=1):
-        return wf.id
-    return None
 
-
-def _normalized(data: Any) -> dict[str, Any]:
-    if isinstance(data, str):
-        with contextlib.suppress(ValueError):
-            data = json.loads(data)
-    if not isinstance(data, dict):
-        return {}
-    return {str(k).lower().replace("_", "").replace("-", ""): v for k, v in data.items()}
-
-
-def _text(value: Any) -> str:
-    return str(value).strip() if isinstance(value, (str, int)) else ""
-
-
-def _upper(value: Any) -> str | None:
-    if not isinstance(value, str):
+    async def first() -> str | None:
+        async for wf in client.list_workflows(f"{attribute} = '{sid}'", limit=1, page_size=1,
+                                              rpc_timeout=registrations.RPC_TIMEOUT):
+            return wf.id
         return None
-    return value.strip().upper() or None
 
-
-def _errors(raw: Any) -> list[TwilioError]:
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except ValueError:
-            raw = [raw] if raw.strip() else []
-    if isinstance(raw, dict):
-        raw = [raw]
-    out = []
-    for e in raw if isinstance(raw, list) else []:
-        if isinstance(e, dict):
-            e = _normalized(e)
-            code = e.get("code") or e.get("errorcode")
-            message = e.get("message") or e.get("description") or e.get("errormessage") or json.dumps(e, default=str)
-            out.append(TwilioError(code=int(code) if str(code or "").isdigit() else None, message=str(message)))
-        elif e not in (None, ""):
-            out.append(TwilioError(message=str(e)))
-    return out
-
-
-def _status(value: Any) -> str | None:
-    value = _upper(value)
-    return {"REGISTERED": "APPROVED", "REGISTRATION_FAILED": "FAILED"}.get(value, value) if value else None
-
-
-def _time(value: Any) -> datetime:
-    """The event's time, timezone-aware (a naive time is UTC); now when missing or unreadable."""
-    try:
-        parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
-    except ValueError:
-        return datetime.now(timezone.utc)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return await registrations.bounded(first())
 
 
 def _fields(exc: RequestValidationError) -> list[dict[str, str]]:
@@ -657,77 +685,3 @@ def _fields(exc: RequestValidationError) -> list[dict[str, str]]:
             return out
 
     return format_validation_error(_Errors())  # type: ignore[arg-type]
-
-
-# ---- serving ---------------------------------------------------------------------------------
-
-
-def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
-    """A listening socket for :func:`serving` (port 0: a free one) — bound first, so its URL can
-    go into the settings (A2P_PUBLIC_BASE_URL) before the app is made."""
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    return sock
-
-
-def url_of(sock: socket.socket) -> str:
-    host, port = sock.getsockname()[:2]
-    host = "127.0.0.1" if host in ("0.0.0.0", "") else host
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-
-
-def _embedded_server(config: Any) -> Any:
-    """uvicorn without its signal handlers: the embedding program owns SIGINT/SIGTERM."""
-    import uvicorn
-
-    class Server(uvicorn.Server):
-        @contextlib.contextmanager
-        def capture_signals(self):  # type: ignore[override]
-            yield
-
-    return Server(config)
-
-
-@contextlib.asynccontextmanager
-async def serving(app: FastAPI, host: str = "127.0.0.1", port: int = 0, *,
-                  sock: socket.socket | None = None) -> AsyncIterator[str]:
-    """Serve ``app`` with uvicorn inside this event loop until the context exits; yields its base
-    URL. ``sock``: an already bound socket (see :func:`bind`), else ``host``/``port`` (0: free)."""
-    import uvicorn
-
-    sock = sock or bind(host, port)
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
-    server = _embedded_server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-                raise RuntimeError("the service stopped while starting")
-            await asyncio.sleep(0.02)
-        yield url_of(sock)
-    finally:
-        server.should_exit = True
-        with contextlib.suppress(Exception):
-            await task
-        sock.close()
-
-
-async def run_service(settings: Settings) -> None:
-    """`a2p service`: serve until SIGINT/SIGTERM."""
-    import signal
-
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    sock = bind(settings.a2p_service_host, settings.a2p_service_port)
-    async with serving(create_app(settings), sock=sock) as url:
-        public = settings.a2p_public_base_url or url
-        log.info("service_started", url=url, docs=f"{url}/docs", openapi=f"{url}/openapi.json",
-                 trusthub_status_callback=f"{public}/webhooks/trusthub?workflow_id=... (set per bundle)"
-                 if settings.a2p_public_base_url else "none (A2P_PUBLIC_BASE_URL unset)",
-                 event_streams_sink=f"{public}/webhooks/events")
-        await stop.wait()
-        log.info("service_stopping")

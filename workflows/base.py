@@ -92,6 +92,10 @@ class RegistrationBase:
             kind = "trust_bundle"
         else:
             return
+        if event.event_id is not None and (not self._first_sight(event.event_id) or (
+                event.status == getattr(self.status.statuses, kind)
+                and (event.status != "twilio-rejected" or event.failure_reason in (None, self._bundle_failure.get(kind))))):
+            return  # a replayed delivery, or one that tells nothing new (events without an id: as before)
         setattr(self.status.statuses, kind, event.status)
         if event.status == "twilio-rejected" and event.failure_reason:
             self._bundle_failure[kind] = event.failure_reason

@@ -151,14 +151,25 @@ async def activities(client: Client, workflow_id: str, *calls: Call) -> int:
 # ---- Twilio's webhooks, as Twilio signs them -----------------------------------------------------
 
 
+# The service's settings as far as callback URL tokens go (they derive from the auth token).
+_CALLBACK_SETTINGS = sandbox_settings("http://127.0.0.1:9", "127.0.0.1:9")
+
+
 def trusthub_callback(base_url: str, workflow_id: str | None, *, bundle_sid: str, status: str,
                       failure_reason: str = "", token: str | None = TOKEN,
-                      account_sid: str = defaults.PARENT_ACCOUNT_SID) -> tuple[str, dict[str, str], dict[str, str]]:
-    """(url, form params, headers) of a bundle status callback; ``token=None``: unsigned;
-    ``workflow_id=None``: a callback URL without one."""
-    url = f"{base_url}/webhooks/trusthub" + (f"?workflow_id={quote(workflow_id, safe='')}" if workflow_id else "")
+                      account_sid: str = defaults.PARENT_ACCOUNT_SID, url_token: str | bool = True,
+                      delivery: str | None = None) -> tuple[str, dict[str, str], dict[str, str]]:
+    """(url, form params, headers) of a bundle status callback, as the workflow registered its URL
+    (with the token binding it to the workflow id) and Twilio sends it; ``token=None``: unsigned;
+    ``workflow_id=None``: a callback URL without one; ``url_token``: False = none, a string = that
+    one; ``delivery``: the I-Twilio-Idempotency-Token (a fresh one by default)."""
+    url = f"{base_url}/webhooks/trusthub"
+    if workflow_id:
+        url_token = _CALLBACK_SETTINGS.callback_token(workflow_id) if url_token is True else url_token
+        url += f"?workflow_id={quote(workflow_id, safe='')}" + (f"&token={url_token}" if url_token else "")
     params = {"AccountSid": account_sid, "BundleSid": bundle_sid, "Status": status, "FailureReason": failure_reason}
-    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    headers = {"Content-Type": "application/x-www-form-urlencoded",
+               "I-Twilio-Idempotency-Token": delivery or "WH" + uuid.uuid4().hex}
     if token is not None:
         headers["X-Twilio-Signature"] = RequestValidator(token).compute_signature(url, params)
     return url, params, headers
@@ -169,7 +180,7 @@ def event_delivery(base_url: str, events: Any, *, token: str | None = TOKEN) -> 
     signature over that URL; ``token=None``: unsigned (and no bodySHA256). ``events`` as JSON, or
     the raw body (bytes)."""
     body = events if isinstance(events, bytes) else json.dumps(events, separators=(",", ":")).encode()
-    headers = {"Content-Type": "application/json"}
+    headers = {"Content-Type": "application/json", "I-Twilio-Idempotency-Token": "WH" + uuid.uuid4().hex}
     url = f"{base_url}/webhooks/events"
     if token is not None:
         url += "?" + urlencode({"bodySHA256": hashlib.sha256(body).hexdigest()})

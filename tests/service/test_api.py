@@ -105,14 +105,15 @@ async def test_invalid_requests_are_422_naming_every_field_and_start_nothing(sta
     assert fields["customer.nickname"] == "is not a known field (check the spelling)"
     assert all(m and not m.startswith("Value error") for m in fields.values()), fields
 
-    # A list item is named with its index; a body that is not JSON is named too.
+    # A list item is named with its index; a body that is not JSON is a 400 saying where it breaks.
     data2["campaign"]["message_samples"][1] = "too short"
     response = await stack.http.post("/v1/registrations", json=data2)
     assert response.status_code == 422
     assert [f["field"] for f in response.json()["fields"]] == ["campaign.message_samples[1]"]
     response = await stack.http.post("/v1/registrations", content=b"{not json",
                                      headers={"Content-Type": "application/json"})
-    assert response.status_code == 422 and response.json()["fields"]
+    assert response.status_code == 400 and response.json()["error"] == "the body is not valid JSON"
+    assert response.json()["fields"]
 
     # Conversions are validated the same way; a batch lists its invalid items and starts nothing.
     response = await stack.http.post("/v1/conversions", json={"isv_customer_id": "c-1", "brand_sid": "BNx"})

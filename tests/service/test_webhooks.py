@@ -86,7 +86,9 @@ async def test_forged_unsigned_and_altered_webhooks_are_refused_without_a_signal
         for target, form, hdrs in refused:
             response = await post_form(target, form, hdrs)
             assert response.status_code == 403, (form, response.text)
-    assert sum(1 for e in logs if e["event"] == "webhook_refused" and e["kind"] == "trusthub") == len(refused)
+    # Each refusal is logged, at most once per reason every 10 s (a flood of forgeries cannot flood the logs).
+    logged = [e["reason"] for e in logs if e["event"] == "webhook_refused" and e["kind"] == "trusthub"]
+    assert logged and len(logged) == len(set(logged)) <= len(refused), logged
 
     # Event Streams (JSON, bodySHA256 in the URL).
     event = brand_event(brand, "brand-registered", status="APPROVED", identity="UNVERIFIED")
@@ -117,7 +119,8 @@ async def test_forged_unsigned_and_altered_webhooks_are_refused_without_a_signal
     assert (await post_body(*event_delivery(stack.url, [same]))).status_code == 204
     after_status, after_signals = await snapshot(stack, parked)
     assert after_signals == before[1] + ["bundle_event", "brand_event"]
-    assert after_status["timeline"][-1]["note"].endswith("(webhook)")
+    # They told the registration nothing new: nothing changed, not even its timeline.
+    assert after_status["statuses"] == before[0]["statuses"] and after_status["timeline"] == before[0]["timeline"]
 
 
 async def test_duplicate_and_out_of_order_events_keep_the_newest_state(stack, parked):
@@ -130,18 +133,21 @@ async def test_duplicate_and_out_of_order_events_keep_the_newest_state(stack, pa
 
     for delivery in ([newer], [newer], [older]):  # the newest twice, then one that happened before it
         assert (await post_body(*event_delivery(stack.url, delivery))).status_code == 204
-    await eventually(lambda: _signal_count(stack, parked, received + 3), what="three signals")
+    # The duplicate (same event id) is not even signalled; the older one is, and changes nothing.
+    await eventually(lambda: _signal_count(stack, parked, received + 2), what="two signals")
     status = await stack.status(parked)
     assert (status.statuses.brand, status.statuses.identity) == ("APPROVED", "UNVERIFIED")
     view = (await stack.http.get(f"/v1/registrations/{parked}")).json()
     assert view["status"]["statuses"]["brand"] == "APPROVED"
 
-    # Both in one delivery, out of order: the same outcome. Then a newer failure wins again.
+    # In one delivery, out of order, with events seen before: only the new one is signalled, and
+    # a newer failure wins again.
     newest = brand_event(brand, "brand-failure", status="FAILED", identity="UNVERIFIED")
     assert (await post_body(*event_delivery(stack.url, [newest, newer, older]))).status_code == 204
-    await eventually(lambda: _signal_count(stack, parked, received + 6), what="six signals")
+    await eventually(lambda: _signal_count(stack, parked, received + 3), what="three signals")
     status = await stack.status(parked)
     assert status.statuses.brand == "FAILED" and status.phase == Phase.NEEDS_ATTENTION
+    assert len(await signals(stack.client, parked)) == received + 3
 
 
 async def _signal_count(stack, wid: str, n: int) -> bool:

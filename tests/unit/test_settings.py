@@ -46,11 +46,16 @@ def test_environment_is_read_and_defaults_work(monkeypatch):
     assert "s3cr3t" not in repr(s) and "s3cr3t" not in str(s)  # secrets never print
 
 
-def test_status_callback_points_at_the_public_url_with_the_workflow_id():
+def test_status_callback_points_at_the_public_url_with_the_workflow_id_and_its_token():
     s = load_settings(_env_file=None, **GOOD, a2p_public_base_url="https://a2p.example.com/")
+    token = s.callback_token("a2p-registration-x/1")
     assert s.status_callback_url("a2p-registration-x/1") == \
-        "https://a2p.example.com/webhooks/trusthub?workflow_id=a2p-registration-x%2F1"
+        f"https://a2p.example.com/webhooks/trusthub?workflow_id=a2p-registration-x%2F1&token={token}"
     assert load_settings(_env_file=None, **GOOD).status_callback_url("w") is None
+    # The token binds the URL to one workflow id, and depends on a secret.
+    assert len(token) == 64 and token != s.callback_token("a2p-registration-x/")
+    assert load_settings(_env_file=None, **GOOD, a2p_callback_secret="other").callback_token("w") != \
+        s.callback_token("w")
 
 
 def test_temporal_cloud_api_key_implies_tls():
