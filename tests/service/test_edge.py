@@ -1,0 +1,351 @@
+"""The service at its edge, over real HTTP: limits before work, replays that change nothing,
+callbacks bound to their registration, strict text, the right status codes, large event batches,
+health and readiness.
+
+The target of the webhooks is one registration parked in NEEDS_ATTENTION (its brand FAILED: an
+unsupported mobile number), so that only what is sent here can change what it shows."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+import uuid
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from google.protobuf import json_format
+from pydantic import SecretStr
+from temporalio.api.common.v1 import Payload, Payloads
+from temporalio.client import Client
+from twilio.request_validator import RequestValidator
+
+from a2p.codec import EncryptionCodec, new_key_spec, parse_keys
+from a2p.progress import Phase
+from a2p.requests import RegistrationRequest
+from a2p.temporal_client import data_converter
+from sandbox.testing import free_port
+from starter import registrations
+from starter.local_stack import sandbox_settings
+from starter.service import LIMITS, create_app, serving
+from tests.service.conftest import (
+    API_KEY, TOKEN, brand_event, event_delivery, event_time, eventually, signals, trusthub_callback, wait_phase,
+)
+from tests.service.test_webhooks import captured_logs, post_body, post_form
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+MB = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+async def parked(stack):
+    data = await stack.request(customer__mobile_number="+12025550198")  # the sandbox's unsupported mobile
+    wid = await stack.start(data)
+    status = await wait_phase(stack, wid, Phase.NEEDS_ATTENTION)
+    assert status.statuses.brand == "FAILED", status.problem
+    yield wid
+    await stack.http.post(f"/v1/registrations/{wid}/actions/cancel", json={"reason": "tests over"})
+
+
+async def history_length(client: Client, wid: str) -> int:
+    return len((await client.get_workflow_handle(wid).fetch_history()).events)
+
+
+def rss() -> int:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmRSS:"))
+
+
+async def upload(url: str, path: str, headers: dict[str, str], total: int, *, chunked: bool = False) -> tuple[int, int]:
+    """POST ``total`` bytes to ``path`` over a raw connection, streaming them while reading the
+    answer: (status, bytes the service let us send before it answered and closed)."""
+    parts = urlsplit(url)
+    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    head = f"POST {path} HTTP/1.1\r\nHost: {parts.netloc}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    head += "Transfer-Encoding: chunked\r\n" if chunked else f"Content-Length: {total}\r\n"
+    writer.write(head.encode() + b"\r\n")
+    chunk = b"x" * 65536
+    framed = b"%x\r\n" % len(chunk) + chunk + b"\r\n" if chunked else chunk
+    sent = 0
+
+    async def send() -> None:
+        nonlocal sent
+        try:
+            while sent < total:
+                writer.write(framed)
+                await writer.drain()
+                sent += len(chunk)
+        except (ConnectionError, OSError):
+            pass
+
+    sender = asyncio.create_task(send())
+    try:
+        status_line = await asyncio.wait_for(reader.readline(), 30)
+    finally:
+        sender.cancel()
+        writer.close()
+    return int(status_line.split()[1]), sent
+
+
+# ---- 1. limits and credentials before work ---------------------------------------------------------
+
+
+async def test_huge_bodies_are_refused_before_they_are_read(stack):
+    """4 concurrent 100 MB bodies to each kind of endpoint, without credentials: 413 from the
+    declared length, nothing read, memory flat; chunked ones without credentials are refused from
+    their headers; with credentials, a chunked body is cut off at the endpoint's limit."""
+    before = rss()
+    t0 = time.monotonic()
+    paths = ["/v1/registrations", "/webhooks/trusthub?workflow_id=x", "/webhooks/events", "/v1/conversions/batch"]
+    results = await asyncio.gather(*(upload(stack.url, p, {"Content-Type": "application/json"}, 100 * MB)
+                                     for p in paths for _ in range(4)))
+    assert {status for status, _ in results} == {413}, results
+    assert max(sent for _, sent in results) < 20 * MB  # the service stopped reading at once
+    chunked = await asyncio.gather(
+        upload(stack.url, "/v1/registrations", {}, 100 * MB, chunked=True),
+        upload(stack.url, "/webhooks/trusthub?workflow_id=x", {}, 100 * MB, chunked=True),
+        upload(stack.url, "/webhooks/events", {}, 100 * MB, chunked=True),
+    )
+    assert [status for status, _ in chunked] == [401, 403, 403], chunked
+    status, sent = await upload(stack.url, "/v1/registrations", {"Authorization": f"Bearer {API_KEY}"},
+                                100 * MB, chunked=True)
+    assert status == 413 and sent < 30 * MB
+    assert time.monotonic() - t0 < 30
+    assert rss() - before < 20 * MB, (rss() - before) / MB
+
+    # The API key is checked before the body is parsed: malformed JSON without a key is a 401.
+    async with httpx.AsyncClient(base_url=stack.url, timeout=30) as bare:
+        response = await bare.post("/v1/registrations", content=b"{not json", headers={"Content-Type": "application/json"})
+        assert response.status_code == 401
+        response = await bare.post("/webhooks/events", content=b"{not json")
+        assert response.status_code == 403
+    # A body within the limit but nested absurdly deep is 400, before any parser sees it.
+    deep = b"[" * 100_000 + b"]" * 100_000
+    response = await stack.http.post("/v1/conversions/batch", content=deep, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400 and "nested" in response.json()["error"]
+    response = await post_body(*event_delivery(stack.url, deep))
+    assert response.status_code == 400
+    # Brackets inside strings are text, not nesting.
+    response = await stack.http.post("/v1/conversions/batch", json=[{"isv_customer_id": "[" * 1000}])
+    assert response.status_code == 200 and response.json()["invalid"]
+    assert LIMITS["batch"] > LIMITS["api"]
+
+
+# ---- 2. replays change nothing and cost little -------------------------------------------------------
+
+
+async def test_replayed_and_stale_callbacks_change_nothing(stack, parked):
+    status = await stack.status(parked)
+    bundle = status.sids.trust_bundle
+    rejected = trusthub_callback(stack.url, parked, bundle_sid=bundle, status="twilio-rejected",
+                                 failure_reason="brand name does not match")
+    assert (await post_form(*rejected)).status_code == 204
+    await eventually(lambda: _bundle_status(stack, parked, "twilio-rejected"), what="rejected applied")
+    review = trusthub_callback(stack.url, parked, bundle_sid=bundle, status="in-review")
+    assert (await post_form(*review)).status_code == 204
+    await eventually(lambda: _bundle_status(stack, parked, "in-review"), what="in-review applied")
+    before_status, before_history = (await stack.status(parked)).model_dump(), await history_length(stack.client, parked)
+    received = len(await signals(stack.client, parked))
+
+    # The stale rejection and the latest callback, each replayed 100 times: acknowledged, nothing signalled.
+    for _ in range(50):
+        assert (await post_form(*rejected)).status_code == 204
+        assert (await post_form(*review)).status_code == 204
+    assert len(await signals(stack.client, parked)) == received
+    assert (await stack.status(parked)).model_dump() == before_status
+
+    # A service that forgot (restarted): the replay reaches the registration, which ignores it.
+    async with serving(create_app(stack.settings, stack.client)) as fresh:
+        url, params, headers = rejected
+        replay = (url.replace(stack.url, fresh), params, headers)
+        for _ in range(50):
+            assert (await post_form(*replay)).status_code == 204
+    assert len(await signals(stack.client, parked)) == received + 1
+    assert (await stack.status(parked)).model_dump() == before_status
+    assert await history_length(stack.client, parked) - before_history <= 100
+
+    # Event Streams: one event delivered 100 times is signalled once.
+    event = brand_event(status.sids.brand, "brand-unverified", status="FAILED", identity="UNVERIFIED")
+    delivery = event_delivery(stack.url, [event])
+    for _ in range(100):
+        assert (await post_body(*delivery)).status_code == 204
+    assert len(await signals(stack.client, parked)) == received + 2
+    assert await history_length(stack.client, parked) - before_history <= 100
+
+
+async def _bundle_status(stack, wid: str, expected: str) -> bool:
+    return (await stack.status(wid)).statuses.trust_bundle == expected
+
+
+# ---- 3. callbacks bound to their registration ---------------------------------------------------------
+
+
+async def test_a_callback_cannot_be_re_aimed_at_another_registration(stack, parked):
+    status = await stack.status(parked)
+    before = len(await signals(stack.client, parked))
+    # A callback Twilio signed for the registration "<parked>1" ...
+    url, params, headers = trusthub_callback(stack.url, parked + "1", bundle_sid=status.sids.trust_bundle,
+                                             status="twilio-rejected", failure_reason="re-aimed")
+    # ... re-aimed at <parked>: the URL's tail moved into a form key. Twilio's signature (URL and
+    # sorted pairs, concatenated without separators) still matches ...
+    cut = url.index("1&token=")
+    aimed_url, aimed_params = url[:cut], {url[cut:]: "", **params}
+    assert RequestValidator(_token()).validate(aimed_url, aimed_params, headers["X-Twilio-Signature"])
+    # ... but the URL's token does not: refused, nothing signalled.
+    assert (await post_form(aimed_url, aimed_params, headers)).status_code == 403
+    token = url.split("token=")[1]
+    assert (await post_form(f"{stack.url}/webhooks/trusthub?workflow_id={parked}&token={token}", params,
+                            {**headers, "X-Twilio-Signature": RequestValidator(_token()).compute_signature(
+                                f"{stack.url}/webhooks/trusthub?workflow_id={parked}&token={token}", params)})
+            ).status_code == 403  # even correctly signed, another workflow's token is refused
+    untokened = trusthub_callback(stack.url, parked, bundle_sid=status.sids.trust_bundle, status="in-review",
+                                  url_token=False)
+    assert (await post_form(*untokened)).status_code == 403
+    assert len(await signals(stack.client, parked)) == before
+    # Registrations started before the tokens: accepted when the setting says so.
+    lenient = stack.settings.model_copy(update={"a2p_public_base_url": None, "a2p_accept_untokened_callbacks": True})
+    async with serving(create_app(lenient, stack.client)) as url2:
+        assert (await post_form(*trusthub_callback(url2, parked, bundle_sid=status.sids.trust_bundle,
+                                                   status="in-review", url_token=False))).status_code == 204
+
+
+def _token() -> str:
+    return TOKEN
+
+
+# ---- 5. strict text ------------------------------------------------------------------------------------
+
+
+async def test_unicode_digits_and_control_characters_are_422_and_nothing_is_sent(stack):
+    cases = {
+        "customer.mobile_number": {"customer__mobile_number": "+1415555٠١٩٨"},
+        "customer.business_phone": {"customer__business_phone": "+1४१५५५५०१९८"},
+        "customer.first_name": {"customer__first_name": "Jo\x00hn"},
+        "customer.brand_name": {"customer__brand_name": "Acme \u202eeniltnoc"},
+        "campaign.description": {"campaign__description": "Reminders for clients of Jane's studio\x1b[2J ok"},
+    }
+    requests = {field: await stack.request(**changes) for field, changes in cases.items()}
+    before = await stack.control.stats()
+    for field, data in requests.items():
+        response = await stack.http.post("/v1/registrations", json=data)
+        assert response.status_code == 422, response.text
+        assert [f["field"] for f in response.json()["fields"]] == [field], response.json()
+    after = await stack.control.stats()
+    assert after["requests"] == before["requests"] and after["resources"] == before["resources"]
+
+
+# ---- 6. status codes --------------------------------------------------------------------------------------
+
+
+async def test_a_garbage_page_token_is_422_at_once(stack):
+    for token in ("garbage", "AAAA", base64.urlsafe_b64encode(b"x" * 40).decode(), "ü"):
+        t0 = time.monotonic()
+        response = await stack.http.get("/v1/registrations", params={"page_token": token})
+        assert response.status_code == 422 and response.json()["fields"][0]["field"] == "page_token"
+        assert time.monotonic() - t0 < 2
+    first = (await stack.http.get("/v1/registrations", params={"page_size": 1})).json()
+    if first["next_page_token"]:
+        response = await stack.http.get("/v1/registrations", params={"page_size": 1,
+                                                                     "page_token": first["next_page_token"]})
+        assert response.status_code == 200
+
+
+async def test_without_a_worker_queries_and_updates_are_503_within_seconds(stack):
+    data = await stack.request()
+    request = RegistrationRequest.model_validate(data)
+    started = await registrations.start_registration(stack.client, stack.settings, request,
+                                                     task_queue=f"nobody-{uuid.uuid4().hex[:8]}")
+    wid = started.workflow_id
+    try:
+        t0 = time.monotonic()
+        response = await stack.http.get(f"/v1/registrations/{wid}")
+        assert response.status_code == 503 and response.headers["Retry-After"], response.text
+        assert response.json()["error"] == "no worker is running" and response.json()["may_apply_later"] is False
+        assert time.monotonic() - t0 < 12
+        t0 = time.monotonic()
+        response = await stack.http.post(f"/v1/registrations/{wid}/actions/decide", json={"action": "end"})
+        assert response.status_code == 503 and response.headers["Retry-After"]
+        body = response.json()
+        assert body["may_apply_later"] is True and "may still be applied" in body["reason"], body
+        assert time.monotonic() - t0 < 12
+    finally:
+        await stack.client.get_workflow_handle(wid).terminate("test over")
+
+
+async def test_codec_bad_keys_are_401_and_bad_payloads_400(temporal_env):
+    keys = new_key_spec("k1")
+    settings = sandbox_settings("http://127.0.0.1:9", temporal_env.client.service_client.config.target_host,
+                                a2p_payload_keys=SecretStr(keys), a2p_codec_api_key=SecretStr("ui-key"))
+    clear = Payload(metadata={"encoding": b"json/plain"}, data=b'{"email":"john.doe@example.com"}')
+    [encrypted] = await EncryptionCodec(parse_keys(keys)).encode([clear])
+    tampered = Payload(); tampered.CopyFrom(encrypted); tampered.data = encrypted.data[:-1] + bytes([encrypted.data[-1] ^ 1])  # noqa: E702
+    unknown = Payload(); unknown.CopyFrom(encrypted); unknown.metadata["encryption-key-id"] = b"k9"  # noqa: E702
+    async with serving(create_app(settings, temporal_env.client)) as url, httpx.AsyncClient(base_url=url) as http:
+        ok = {"Authorization": "Bearer ui-key"}
+        for authorization in ("Bearer ключ".encode(), b"Bearer ui-key\xff", b"Bearer \xe9", b"Basic ui-key"):
+            response = await http.post("/codec/decode", json={}, headers={"Authorization": authorization})
+            assert response.status_code == 401, authorization
+        for payload in (tampered, unknown):
+            response = await http.post("/codec/decode", headers=ok,
+                                       json=json_format.MessageToDict(Payloads(payloads=[payload])))
+            assert response.status_code == 400, response.text
+        for body in (b"{oops", b'{"payloads": 3}', b"[" * 50 + b"]" * 50):
+            response = await http.post("/codec/decode", headers=ok, content=body)
+            assert response.status_code == 400, (body, response.text)
+        # CORS is the codec's alone.
+        preflight = {"Origin": "http://localhost:8233", "Access-Control-Request-Method": "POST"}
+        assert (await http.options("/codec/decode", headers=preflight)).headers.get("access-control-allow-origin")
+        assert "access-control-allow-origin" not in (await http.options("/v1/registrations", headers=preflight)).headers
+        assert "access-control-allow-origin" not in (
+            await http.get("/healthz", headers={"Origin": "http://localhost:8233"})).headers
+
+
+async def test_liveness_and_readiness_are_separate(stack):
+    dead = await Client.connect(f"127.0.0.1:{free_port()}", data_converter=data_converter(stack.settings), lazy=True)
+    async with serving(create_app(stack.settings, dead)) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+        assert (await http.get("/healthz")).status_code == 200
+        t0 = time.monotonic()
+        response = await http.get("/readyz")
+        assert response.status_code == 503 and response.headers["Retry-After"]
+        assert time.monotonic() - t0 < 5
+    assert (await stack.http.get("/readyz")).status_code == 200
+
+
+# ---- 7. large event batches --------------------------------------------------------------------------------
+
+
+async def test_a_batch_of_1000_events_is_answered_within_5_seconds(stack, parked):
+    brand = (await stack.status(parked)).sids.brand
+    received = len(await signals(stack.client, parked))
+    strangers = ["BN" + uuid.uuid4().hex for _ in range(300)]
+    events = [brand_event(brand, "brand-unverified", status="FAILED", identity="UNVERIFIED", at=event_time())
+              for _ in range(400)]
+    events += [brand_event(sid, "brand-registered", status="APPROVED", identity="UNVERIFIED")
+               for sid in strangers for _ in range(2)]
+    assert len(events) == 1000
+    with captured_logs():
+        t0 = time.monotonic()
+        response = await post_body(*event_delivery(stack.url, events))
+        elapsed = time.monotonic() - t0
+    assert response.status_code == 204 and elapsed < 5, (response.status_code, elapsed)
+    # One signal for the 400 events about the registration's brand; the strangers' are acknowledged.
+    assert len(await signals(stack.client, parked)) == received + 1
+    # Delivered again: remembered, answered at once.
+    t0 = time.monotonic()
+    assert (await post_body(*event_delivery(stack.url, events))).status_code == 204
+    assert time.monotonic() - t0 < 2
+
+
+# ---- 8. refused webhooks: counted, logged at a bounded rate --------------------------------------------------
+
+
+async def test_a_flood_of_refused_webhooks_logs_a_few_lines(stack, parked):
+    with captured_logs() as logs:
+        for _ in range(200):
+            response = await post_form(*trusthub_callback(stack.url, parked, bundle_sid="BU" + "0" * 32,
+                                                          status="twilio-approved", token="0" * 32))
+            assert response.status_code == 403
+    refused = [e for e in logs if e["event"] == "webhook_refused"]
+    assert 1 <= len(refused) <= 3, refused
