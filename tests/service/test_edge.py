@@ -149,28 +149,30 @@ async def test_replayed_and_stale_callbacks_change_nothing(stack, parked):
     before_status, before_history = (await stack.status(parked)).model_dump(), await history_length(stack.client, parked)
     received = len(await signals(stack.client, parked))
 
-    # The stale rejection and the latest callback, each replayed 100 times: acknowledged, nothing signalled.
-    for _ in range(50):
-        assert (await post_form(*rejected)).status_code == 204
-        assert (await post_form(*review)).status_code == 204
+    # The stale rejection and the latest callback, each replayed 50 times: acknowledged, nothing signalled.
+    async with httpx.AsyncClient(timeout=30) as http:
+        for _ in range(50):
+            for url, params, headers in (rejected, review):
+                assert (await http.post(url, data=params, headers=headers)).status_code == 204
     assert len(await signals(stack.client, parked)) == received
     assert (await stack.status(parked)).model_dump() == before_status
 
     # A service that forgot (restarted): the replay reaches the registration, which ignores it.
     async with serving(create_app(stack.settings, stack.client)) as fresh:
         url, params, headers = rejected
-        replay = (url.replace(stack.url, fresh), params, headers)
-        for _ in range(50):
-            assert (await post_form(*replay)).status_code == 204
+        async with httpx.AsyncClient(timeout=30) as http:
+            for _ in range(50):
+                assert (await http.post(url.replace(stack.url, fresh), data=params, headers=headers)).status_code == 204
     assert len(await signals(stack.client, parked)) == received + 1
     assert (await stack.status(parked)).model_dump() == before_status
     assert await history_length(stack.client, parked) - before_history <= 100
 
     # Event Streams: one event delivered 100 times is signalled once.
     event = brand_event(status.sids.brand, "brand-unverified", status="FAILED", identity="UNVERIFIED")
-    delivery = event_delivery(stack.url, [event])
-    for _ in range(100):
-        assert (await post_body(*delivery)).status_code == 204
+    url, body, headers = event_delivery(stack.url, [event])
+    async with httpx.AsyncClient(timeout=30) as http:
+        for _ in range(100):
+            assert (await http.post(url, content=body, headers=headers)).status_code == 204
     assert len(await signals(stack.client, parked)) == received + 2
     assert await history_length(stack.client, parked) - before_history <= 100
 
@@ -342,10 +344,13 @@ async def test_a_batch_of_1000_events_is_answered_within_5_seconds(stack, parked
 
 
 async def test_a_flood_of_refused_webhooks_logs_a_few_lines(stack, parked):
+    t0 = time.monotonic()
     with captured_logs() as logs:
-        for _ in range(200):
-            response = await post_form(*trusthub_callback(stack.url, parked, bundle_sid="BU" + "0" * 32,
-                                                          status="twilio-approved", token="0" * 32))
-            assert response.status_code == 403
+        async with httpx.AsyncClient(timeout=30) as http:
+            for _ in range(200):
+                url, params, headers = trusthub_callback(stack.url, parked, bundle_sid="BU" + "0" * 32,
+                                                         status="twilio-approved", token="0" * 32)
+                assert (await http.post(url, data=params, headers=headers)).status_code == 403
     refused = [e for e in logs if e["event"] == "webhook_refused"]
-    assert 1 <= len(refused) <= 3, refused
+    assert 1 <= len(refused) <= 1 + (time.monotonic() - t0) / 10, refused  # one line per reason per 10 s
+    assert sum(e.get("suppressed_since_last", 0) for e in refused) <= 200
