@@ -1,0 +1,279 @@
+"""Twilio's webhooks, the I/O side: ``/webhooks/trusthub`` (bundle status callbacks) and
+``/webhooks/events`` (the Event Streams sink) become workflow signals. Who signed a delivery,
+what it says and whether it was seen before is decided by starter/webhooks.py; this module
+reads subaccount tokens, finds the registration and signals it, within Twilio's budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Awaitable
+from typing import Any
+from urllib.parse import parse_qsl
+
+import structlog
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from pydantic import BaseModel
+from starlette.datastructures import Headers
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from a2p.settings import Settings
+from starter import registrations
+from starter import webhooks as wh
+from starter.api import temporal, unreachable
+from starter.subaccounts import SubaccountTokens
+
+log = structlog.get_logger("a2p.service")
+
+WEBHOOK_BUDGET_SECONDS = 4.0  # Twilio gives a sink 5 s: answer (503 at worst) before that
+WEBHOOK_CONCURRENCY = 16      # route lookups and signals in flight per service
+
+WEBHOOK_RESPONSES: dict[int | str, dict[str, Any]] = {
+    204: {"description": "accepted (also replays, and events about unknown registrations: they are logged)"},
+    400: {"description": "signed, but not a body Twilio sends"},
+    403: {"description": "not signed by Twilio (X-Twilio-Signature) nor with the sink's Basic credentials, or "
+                         "a status callback whose URL token does not match its workflow id"},
+    409: {"description": "the same delivery is being handled right now: re-deliver later"},
+    413: {"description": "the body is larger than Twilio sends"},
+    503: {"description": "Temporal is unreachable: Twilio re-delivers"},
+}
+
+def router(settings: Settings, subaccounts: SubaccountTokens, refusals: wh.RateLimitedLog, *,
+           budget: float = WEBHOOK_BUDGET_SECONDS) -> APIRouter:
+    """The ``/webhooks`` routes. ``refusals``: where refusals are logged (at a bounded rate)."""
+    api = APIRouter()
+    slots = asyncio.Semaphore(WEBHOOK_CONCURRENCY)
+
+    def refused(kind: str, reason: str, status: int = 403, **fields: Any) -> Response:
+        refusals.warning("webhook_refused", kind=kind, reason=reason, **fields)
+        return Response(status_code=status)
+
+    async def signed(request: Request, params: dict[str, str] | str, accounts: list[str]) -> bool:
+        """Signed with the parent's auth token, or with the token of the subaccount it names."""
+        url, signature = _public_url(settings, request), request.headers.get("X-Twilio-Signature")
+        parent = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
+        if wh.signed_by(parent, url, params, signature):
+            return True
+        for account in accounts[:3]:
+            if wh.signed_by(await subaccounts.token(account), url, params, signature):
+                return True
+        return False
+
+    @api.post("/webhooks/trusthub", status_code=204, response_class=Response, responses=WEBHOOK_RESPONSES)
+    async def trusthub_callback(request: Request, workflow_id: str | None = None, token: str | None = None,
+                                c: Client = Depends(temporal)) -> Response:
+        """A bundle's `status_callback` (form POST), set per bundle to
+        `<A2P_PUBLIC_BASE_URL>/webhooks/trusthub?workflow_id=...&token=...`; checked against that
+        exact URL and the account's auth token, and the token against the workflow id; then
+        signalled to the registration as `bundle_event`, once per delivery."""
+        try:
+            form = dict(parse_qsl((await request.body()).decode("utf-8"), keep_blank_values=True,
+                                  max_num_fields=100, strict_parsing=False))
+        except (UnicodeDecodeError, ValueError):
+            return refused("trusthub", "body is not a form", status=400)
+        account = wh.callback_account(form)
+        if not await signed(request, form, [account] if account else []):
+            return refused("trusthub", "bad or missing X-Twilio-Signature", workflow_id=workflow_id)
+        if not workflow_id:
+            log.info("webhook_ignored", kind="trusthub", reason="no workflow_id in the callback URL")
+            return Response(status_code=204)
+        if token is None and not settings.a2p_accept_untokened_callbacks:
+            return refused("trusthub", "callback URL without its token (A2P_ACCEPT_UNTOKENED_CALLBACKS is off)",
+                           workflow_id=workflow_id)
+        if token is not None and not wh.same_secret(token, settings.callback_token(workflow_id)):
+            return refused("trusthub", "the URL's token is not this workflow id's", workflow_id=workflow_id)
+        delivery = request.headers.get(wh.IDEMPOTENCY_HEADER) or None
+        event = wh.bundle_event(form, delivery or f"received/{time.time_ns()}")
+        if event is None:
+            log.info("webhook_ignored", kind="trusthub", reason="no BundleSid or Status", workflow_id=workflow_id)
+            return Response(status_code=204)
+        key = wh.callback_key(workflow_id, form, delivery)
+        seen: wh.Seen = request.app.state.seen
+        state = seen.state(key)
+        if state == "done":
+            log.debug("webhook_replayed", kind="trusthub", workflow_id=workflow_id)
+            return Response(status_code=204)
+        if state == "busy" or not seen.claim(key):
+            return Response(status_code=409, headers={"Retry-After": "1"})
+        ok = False
+        try:
+            await _within(_signal(c, workflow_id, "bundle_event", event), budget, "trusthub")
+            ok = True
+        finally:
+            seen.done(key, ok)
+        return Response(status_code=204)
+
+    @api.post("/webhooks/events", status_code=204, response_class=Response, responses=WEBHOOK_RESPONSES)
+    async def event_streams(request: Request, c: Client = Depends(temporal)) -> Response:
+        """The Event Streams sink (`<A2P_PUBLIC_BASE_URL>/webhooks/events`): a JSON array of
+        CloudEvents about brands and campaigns, each signalled to the registration owning the SID
+        (found by search attribute). Unknown types and SIDs are acknowledged and logged; events
+        seen before are acknowledged and not signalled again."""
+        body = await request.body()
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        events: Any = None
+        parsed = False
+        if text is not None:
+            with contextlib.suppress(ValueError, RecursionError):
+                events, parsed = json.loads(text), True
+        has_signature = "X-Twilio-Signature" in request.headers and "bodySHA256" in request.query_params
+        authentic = _valid_basic(settings, request.headers) or (has_signature and text is not None and await signed(
+            request, text, wh.event_accounts(events if isinstance(events, list) else [events]) if parsed else []))
+        if not authentic:
+            return refused("event_streams", "bad or missing signature / credentials")
+        if not parsed:
+            log.warning("webhook_ignored", kind="event_streams", reason="body is not JSON")
+            return Response(status_code=400)
+        if isinstance(events, dict):
+            events = [events]
+        if not isinstance(events, list):
+            log.info("webhook_ignored", kind="event_streams", reason="not a JSON array of events")
+            return Response(status_code=204)
+        await _within(_deliver_events(c, request.app.state.routes, request.app.state.seen, slots, events),
+                      budget, "event_streams")
+        return Response(status_code=204)
+
+    return api
+
+
+def gate_checks(settings: Settings, refusals: wh.RateLimitedLog):
+    """What starter/gate.py checks from the headers alone, before a webhook's body is read:
+    (trusthub check, events check)."""
+
+    def trusthub_check(headers: Headers, _query: str):
+        if headers.get("X-Twilio-Signature"):
+            return None
+        refusals.warning("webhook_refused", kind="trusthub", reason="no X-Twilio-Signature")
+        return 403, {"error": "not signed"}, {}
+
+    def events_check(headers: Headers, query: str):
+        if (headers.get("X-Twilio-Signature") and "bodySHA256=" in query) or _valid_basic(settings, headers):
+            return None
+        refusals.warning("webhook_refused", kind="event_streams", reason="no signature or valid Basic credentials")
+        return 403, {"error": "not signed"}, {}
+
+    return trusthub_check, events_check
+
+
+# ---- webhooks --------------------------------------------------------------------------------
+
+
+async def _within(awaitable: Awaitable[Any], budget: float, kind: str) -> None:
+    """Run the webhook's Temporal work within Twilio's budget; when Temporal cannot be reached
+    (the client retries UNAVAILABLE for longer than Twilio waits), answer 503 so Twilio
+    re-delivers — what was done is remembered, so a re-delivery only does the rest."""
+    try:
+        await asyncio.wait_for(awaitable, budget)
+    except HTTPException:
+        raise
+    except Exception as err:  # noqa: BLE001 - anything not delivered must be re-delivered
+        transient = unreachable(err)
+        log.warning("webhook_not_delivered", kind=kind, error=str(err) or type(err).__name__,
+                    reason="Temporal unreachable or slow" if transient else "unexpected error", exc_info=not transient)
+        raise HTTPException(status_code=503, detail="could not reach the registrations; re-deliver",
+                            headers={"Retry-After": "5"}) from None
+
+
+def _public_url(settings: Settings, request: Request) -> str:
+    """The URL Twilio signed: the public base URL the callback was registered with, not the one
+    this process sees behind a proxy; the query string exactly as received."""
+    base = settings.a2p_public_base_url or str(request.base_url).rstrip("/")
+    query = request.url.query
+    return f"{base}{request.url.path}" + (f"?{query}" if query else "")
+
+
+def _valid_basic(settings: Settings, headers: Headers) -> bool:
+    """Basic credentials in the Event Streams sink URL (https://user:password@host/webhooks/events)."""
+    user, password = settings.a2p_event_sink_username, settings.a2p_event_sink_password
+    given = wh.basic_credentials(headers.get("Authorization"))
+    if not (user and password and given):
+        return False
+    return wh.same_secret(given[0], user.encode()) & wh.same_secret(given[1], password.get_secret_value().encode())
+
+
+async def _signal(client: Client, workflow_id: str, name: str, event: BaseModel) -> None:
+    """Signal the registration. An unknown or ended one is acknowledged and logged (never a
+    re-delivery loop); other failures propagate (-> 503, Twilio re-delivers)."""
+    try:
+        await registrations.signal(client, workflow_id, name, event)
+    except RPCError as err:
+        if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
+            log.info("webhook_for_unknown_registration", workflow_id=workflow_id, signal=name, error=err.message)
+            return
+        raise
+    log.info("webhook_signalled", workflow_id=workflow_id, signal=name,
+             **{k: v for k, v in event.model_dump(include={"bundle_sid", "brand_sid", "campaign_sid", "status",
+                                                           "identity_status"}).items() if v is not None})
+
+
+async def _deliver_events(client: Client, routes: wh.Routes, seen: wh.Seen, slots: asyncio.Semaphore,
+                          events: list[Any]) -> None:
+    """A delivery's events: those seen before dropped, the rest folded into one signal per SID,
+    routed and signalled with bounded concurrency. What was handled is remembered as it completes,
+    so a re-delivery after a timeout only does what is left."""
+    routed: list[wh.Routed] = []
+    for event in events:
+        r = wh.parse_event(event)
+        if isinstance(r, wh.Ignored):
+            log.info("event_ignored", type=r.type or None, event_id=r.event_id or None, reason=r.reason)
+            if r.event_id:
+                seen.remember(r.event_id)
+        elif seen.state(r.event.event_id) == "new":
+            routed.append(r)
+        else:
+            log.debug("event_replayed", event_id=r.event.event_id)
+
+    async def one(r: wh.Routed) -> None:
+        ids = [i for i in r.event_ids if seen.claim(i)]
+        if not ids:
+            return
+        ok = False
+        try:
+            async with slots:
+                workflow_id = await _route(client, routes, r)
+                if workflow_id is None:
+                    log.info("event_ignored", type=r.signal, event_id=r.event.event_id, sid=r.sid,
+                             reason="no registration owns this SID")
+                else:
+                    await _signal(client, workflow_id, r.signal, r.event)
+            ok = True
+        finally:
+            for i in ids:
+                seen.done(i, ok)
+
+    await asyncio.gather(*(one(r) for r in wh.fold(routed)))
+
+
+async def _route(client: Client, routes: wh.Routes, r: wh.Routed) -> str | None:
+    known = routes.get(r.sid)
+    if known is not False:
+        return known  # type: ignore[return-value]
+    workflow_id = None
+    for attribute, value in r.lookups:
+        workflow_id = await _find_workflow(client, attribute, value)
+        if workflow_id is not None:
+            break
+    routes.put(r.sid, workflow_id)
+    return workflow_id
+
+
+async def _find_workflow(client: Client, attribute: str, sid: str) -> str | None:
+    """The registration whose search attribute ``attribute`` is ``sid`` (no scan: a visibility query)."""
+    if not (sid and sid.isascii() and sid.isalnum()):
+        return None
+
+    async def first() -> str | None:
+        async for wf in client.list_workflows(f"{attribute} = '{sid}'", limit=1, page_size=1,
+                                              rpc_timeout=registrations.RPC_TIMEOUT):
+            return wf.id
+        return None
+
+    return await registrations.bounded(first())
+
