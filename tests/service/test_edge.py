@@ -354,3 +354,42 @@ async def test_a_flood_of_refused_webhooks_logs_a_few_lines(stack, parked):
     refused = [e for e in logs if e["event"] == "webhook_refused"]
     assert 1 <= len(refused) <= 1 + (time.monotonic() - t0) / 10, refused  # one line per reason per 10 s
     assert sum(e.get("suppressed_since_last", 0) for e in refused) <= 200
+
+
+# ---- 4. subaccounts ----------------------------------------------------------------------------------------
+
+
+async def test_webhooks_signed_with_a_subaccount_s_own_token_are_accepted(stack, parked):
+    """Twilio signs a subaccount's callbacks and events with the subaccount's token, which the
+    service reads through the parent's credentials (once, then cached)."""
+    sub = await stack.control.create_subaccount("customer in a subaccount")
+    other = await stack.control.create_subaccount("another customer")
+    status = await stack.status(parked)
+    received = len(await signals(stack.client, parked))
+    before = await stack.control.stats()
+
+    callback = trusthub_callback(stack.url, parked, bundle_sid=status.sids.trust_bundle, status="twilio-rejected",
+                                 failure_reason="from the subaccount", token=sub["auth_token"], account_sid=sub["sid"])
+    assert (await post_form(*callback)).status_code == 204
+    event = brand_event(status.sids.brand, "brand-failure", status="FAILED", identity="UNVERIFIED")
+    event["data"]["accountsid"] = sub["sid"]
+    assert (await post_body(*event_delivery(stack.url, [event], token=sub["auth_token"]))).status_code == 204
+    await eventually(lambda: _signal_count(stack, parked, received + 2), what="both signalled")
+
+    # Signed with another account's token, or naming an account that is not the parent's: refused.
+    forged = trusthub_callback(stack.url, parked, bundle_sid=status.sids.trust_bundle, status="in-review",
+                               token=other["auth_token"], account_sid=sub["sid"])
+    assert (await post_form(*forged)).status_code == 403
+    for _ in range(5):
+        stranger = trusthub_callback(stack.url, parked, bundle_sid=status.sids.trust_bundle, status="in-review",
+                                     token="f" * 32, account_sid="AC" + "9" * 32)
+        assert (await post_form(*stranger)).status_code == 403
+    # The subaccount's token was read once; the unknown account was looked up once.
+    reads = (await stack.control.stats())["requests"].get("GET /2010-04-01/Accounts/{Sid}.json", {})
+    earlier = before["requests"].get("GET /2010-04-01/Accounts/{Sid}.json", {})
+    assert sum(reads.values()) - sum(earlier.values()) == 2, reads
+    assert len(await signals(stack.client, parked)) == received + 2
+
+
+async def _signal_count(stack, wid: str, n: int) -> bool:
+    return len(await signals(stack.client, wid)) >= n
