@@ -327,7 +327,7 @@ async def phases(client: Client, workflow_ids: Sequence[str], chunk: int = 100) 
     found: dict[str, str] = {}
     for start in range(0, len(workflow_ids), chunk):
         ids = ", ".join(f"'{wid}'" for wid in workflow_ids[start:start + chunk])
-        async for wf in client.list_workflows(f"WorkflowId IN ({ids})"):
+        async for wf in client.list_workflows(f"WorkflowId IN ({ids})", rpc_timeout=registrations.RPC_TIMEOUT):
             phase = wf.typed_search_attributes.get(sa.PHASE) or Phase.STARTED.value
             closed = wf.status is not None and wf.status.name != "RUNNING"
             if closed and phase not in {p.value for p in TERMINAL_PHASES}:

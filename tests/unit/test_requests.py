@@ -757,3 +757,49 @@ def test_non_ascii_letters_stay_welcome() -> None:
     assert [e["field"] for e in found] == ["customer.brand_name"]
     ok = RegistrationRequest.model_validate(with_(data, customer__brand_name="مخبز جين"))
     assert ok.customer.brand_name == "مخبز جين"
+
+
+# ----------------------------------------------------------------------------------------------
+# Property-based: any input is accepted clean or refused naming its field; nothing else happens
+# ----------------------------------------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_FORBIDDEN = {chr(c) for c in [*range(0x20), *range(0x7F, 0xA0)]} | set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d"
+                                                                       "\u202e\u2066\u2067\u2068\u2069")
+TEXT_FIELDS = ["customer__first_name", "customer__last_name", "customer__brand_name", "customer__email",
+               "customer__business_phone", "customer__mobile_number", "customer__address__street",
+               "customer__address__city", "customer__address__postal_code", "campaign__description",
+               "campaign__message_flow", "isv_customer_id"]
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner,
+                                                                                 max_size=4), max_leaves=25)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(field=st.sampled_from(TEXT_FIELDS), value=st.text(max_size=60) | st.sampled_from(
+    ["+1415555٠١٢٣", "+14155550123\x00", "Jo\u202ehn", "０２２１５", "a" * 5000]))
+def test_any_text_in_a_field_is_accepted_clean_or_refused_naming_that_field(field: str, value: str) -> None:
+    try:
+        request = RegistrationRequest.model_validate(with_(example(), **{field: value}))
+    except ValidationError as err:
+        found = format_validation_error(err)
+        assert {e["field"] for e in found} == {field.replace("__", ".")}, found
+        assert all(e["message"] and "{" not in e["message"][:1] for e in found)
+        return
+    kept = request.model_dump(mode="json")
+    for key in field.split("__"):
+        kept = kept[key]
+    assert not set(kept) & _FORBIDDEN, repr(kept)
+    if field.endswith(("phone", "mobile_number", "postal_code")):
+        assert all(c.isascii() for c in kept), kept
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=JSON, model=st.sampled_from([RegistrationRequest, LegacyConversionRequest, Correction]))
+def test_any_json_is_accepted_or_refused_with_field_errors(data: Any, model: type[BaseModel]) -> None:
+    try:
+        model.model_validate(data)
+    except ValidationError as err:
+        assert all(e["message"] for e in format_validation_error(err))
