@@ -796,7 +796,7 @@ def test_any_text_in_a_field_is_accepted_clean_or_refused_naming_that_field(fiel
         assert all(c.isascii() for c in kept), kept
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=JSON, model=st.sampled_from([RegistrationRequest, LegacyConversionRequest, Correction]))
 def test_any_json_is_accepted_or_refused_with_field_errors(data: Any, model: type[BaseModel]) -> None:
     try:
