@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -52,13 +52,14 @@ def router(settings: Settings, subaccounts: SubaccountTokens, refusals: wh.RateL
         refusals.warning("webhook_refused", kind=kind, reason=reason, **fields)
         return Response(status_code=status)
 
-    async def signed(request: Request, params: dict[str, str] | str, accounts: list[str]) -> bool:
-        """Signed with the parent's auth token, or with the token of the subaccount it names."""
+    async def signed(request: Request, params: dict[str, str] | str, accounts: Callable[[], list[str]]) -> bool:
+        """Signed with the parent's auth token, or with the token of a subaccount it names
+        (``accounts``: called only when the parent's token does not match)."""
         url, signature = _public_url(settings, request), request.headers.get("X-Twilio-Signature")
         parent = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
         if wh.signed_by(parent, url, params, signature):
             return True
-        for account in accounts[:3]:
+        for account in accounts()[:3]:
             if wh.signed_by(await subaccounts.token(account), url, params, signature):
                 return True
         return False
@@ -76,7 +77,7 @@ def router(settings: Settings, subaccounts: SubaccountTokens, refusals: wh.RateL
         except (UnicodeDecodeError, ValueError):
             return refused("trusthub", "body is not a form", status=400)
         account = wh.callback_account(form)
-        if not await signed(request, form, [account] if account else []):
+        if not await signed(request, form, lambda: [account] if account else []):
             return refused("trusthub", "bad or missing X-Twilio-Signature", workflow_id=workflow_id)
         if not workflow_id:
             log.info("webhook_ignored", kind="trusthub", reason="no workflow_id in the callback URL")
@@ -118,19 +119,27 @@ def router(settings: Settings, subaccounts: SubaccountTokens, refusals: wh.RateL
             text = body.decode("utf-8")
         except UnicodeDecodeError:
             text = None
-        events: Any = None
-        parsed = False
-        if text is not None:
-            with contextlib.suppress(ValueError, RecursionError):
-                events, parsed = json.loads(text), True
+        parsed: list[Any] = []  # [events] once parsed: the body is parsed after the parent's signature is checked
+
+        def parse() -> list[Any]:
+            if not parsed and text is not None:
+                with contextlib.suppress(ValueError, RecursionError):
+                    parsed.append(json.loads(text))
+            return parsed
+
+        def accounts() -> list[str]:
+            events = parse()[0] if parse() else None
+            return wh.event_accounts(events if isinstance(events, list) else [events])
+
         has_signature = "X-Twilio-Signature" in request.headers and "bodySHA256" in request.query_params
-        authentic = _valid_basic(settings, request.headers) or (has_signature and text is not None and await signed(
-            request, text, wh.event_accounts(events if isinstance(events, list) else [events]) if parsed else []))
+        authentic = _valid_basic(settings, request.headers) or (
+            has_signature and text is not None and await signed(request, text, accounts))
         if not authentic:
             return refused("event_streams", "bad or missing signature / credentials")
-        if not parsed:
+        if not parse():
             log.warning("webhook_ignored", kind="event_streams", reason="body is not JSON")
             return Response(status_code=400)
+        events = parsed[0]
         if isinstance(events, dict):
             events = [events]
         if not isinstance(events, list):
