@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel
 from starlette.datastructures import Headers
 from temporalio.client import Client
+from temporalio.common import SearchAttributeKey
 from temporalio.service import RPCError, RPCStatusCode
 
 from a2p.settings import Settings
@@ -239,50 +240,79 @@ async def _deliver_events(client: Client, routes: wh.Routes, seen: wh.Seen, slot
         else:
             log.debug("event_replayed", event_id=r.event.event_id)
 
-    async def one(r: wh.Routed) -> None:
+    claimed: list[tuple[wh.Routed, list[str]]] = []
+    for r in wh.fold(routed):
         ids = [i for i in r.event_ids if seen.claim(i)]
-        if not ids:
+        if ids:
+            claimed.append((r, ids))
+
+    async def one(r: wh.Routed) -> None:
+        workflow_id = routes.get(r.sid)
+        if workflow_id is None or workflow_id is False:
+            log.info("event_ignored", type=r.signal, event_id=r.event.event_id, sid=r.sid,
+                     reason="no registration owns this SID")
             return
+        async with slots:
+            await _signal(client, workflow_id, r.signal, r.event)
+
+    async def part(items: list[tuple[wh.Routed, list[str]]]) -> None:
+        """Up to LOOKUP_CHUNK SIDs: one lookup, their signals; remembered as soon as done, so
+        that a delivery cut off by the budget keeps what it did."""
         ok = False
         try:
-            async with slots:
-                workflow_id = await _route(client, routes, r)
-                if workflow_id is None:
-                    log.info("event_ignored", type=r.signal, event_id=r.event.event_id, sid=r.sid,
-                             reason="no registration owns this SID")
-                else:
-                    await _signal(client, workflow_id, r.signal, r.event)
+            await _look_up(client, routes, slots, [r for r, _ in items if routes.get(r.sid) is False])
+            await asyncio.gather(*(one(r) for r, _ in items))
             ok = True
         finally:
-            for i in ids:
-                seen.done(i, ok)
+            for _, ids in items:
+                for i in ids:
+                    seen.done(i, ok)
 
-    await asyncio.gather(*(one(r) for r in wh.fold(routed)))
-
-
-async def _route(client: Client, routes: wh.Routes, r: wh.Routed) -> str | None:
-    known = routes.get(r.sid)
-    if known is not False:
-        return known  # type: ignore[return-value]
-    workflow_id = None
-    for attribute, value in r.lookups:
-        workflow_id = await _find_workflow(client, attribute, value)
-        if workflow_id is not None:
-            break
-    routes.put(r.sid, workflow_id)
-    return workflow_id
+    await asyncio.gather(*(part(claimed[n:n + LOOKUP_CHUNK]) for n in range(0, len(claimed), LOOKUP_CHUNK)))
 
 
-async def _find_workflow(client: Client, attribute: str, sid: str) -> str | None:
-    """The registration whose search attribute ``attribute`` is ``sid`` (no scan: a visibility query)."""
-    if not (sid and sid.isascii() and sid.isalnum()):
-        return None
+LOOKUP_CHUNK = 100  # SIDs per visibility query
 
-    async def first() -> str | None:
-        async for wf in client.list_workflows(f"{attribute} = '{sid}'", limit=1, page_size=1,
-                                              rpc_timeout=registrations.RPC_TIMEOUT):
-            return wf.id
-        return None
 
-    return await registrations.bounded(first())
+async def _look_up(client: Client, routes: wh.Routes, slots: asyncio.Semaphore, routed: list[wh.Routed]) -> None:
+    """Find the registrations owning these SIDs — a visibility query per attribute for up to
+    LOOKUP_CHUNK SIDs at once (``A2PBrandSid IN (...)``), never a scan — and remember the answers,
+    owners and strangers alike (see wh.Routes). A campaign SID not found yet is looked up by its
+    brand SID next."""
+    pending = {r.sid: r for r in routed}
+    for step in range(max((len(r.lookups) for r in routed), default=0)):
+        wanted: dict[str, dict[str, list[str]]] = {}  # attribute -> value -> SIDs of the events
+        for sid, r in pending.items():
+            if step < len(r.lookups):
+                attribute, value = r.lookups[step]
+                if value and value.isascii() and value.isalnum():
+                    wanted.setdefault(attribute, {}).setdefault(value, []).append(sid)
+        queries = [(attribute, values[n:n + LOOKUP_CHUNK]) for attribute, by_value in wanted.items()
+                   for values in [list(by_value)] for n in range(0, len(values), LOOKUP_CHUNK)]
+        for (attribute, _), owners in zip(queries, await asyncio.gather(
+                *(_owners(client, slots, attribute, values) for attribute, values in queries)), strict=True):
+            for value, workflow_id in owners.items():
+                for sid in wanted[attribute].get(value, []):
+                    routes.put(sid, workflow_id)
+                    pending.pop(sid, None)
+    for sid in pending:
+        routes.put(sid, None)
+
+
+async def _owners(client: Client, slots: asyncio.Semaphore, attribute: str, values: list[str]) -> dict[str, str]:
+    """value -> id of the workflow whose keyword search attribute ``attribute`` holds it."""
+    key = SearchAttributeKey.for_keyword(attribute)
+    quoted = ", ".join(f"'{v}'" for v in values)  # values are ASCII alphanumerics: nothing to escape
+
+    async def listing() -> dict[str, str]:
+        found: dict[str, str] = {}
+        async for wf in client.list_workflows(f"{attribute} IN ({quoted})", page_size=len(values) * 2,
+                                              limit=len(values) * 4, rpc_timeout=registrations.RPC_TIMEOUT):
+            value = wf.typed_search_attributes.get(key)
+            if value is not None:
+                found.setdefault(value, wf.id)
+        return found
+
+    async with slots:
+        return await registrations.bounded(listing())
 
