@@ -46,7 +46,7 @@ class NotAnswered(Exception):
         who = ("no worker is running (no worker polls the registration's task queue)" if no_worker else
                "the registration's worker did not answer in time")
         later = (f"; the {what} was sent and may still be applied when a worker runs again" if may_apply_later
-                 else f"; the {what} was not applied")
+                 else "; nothing was changed")
         super().__init__(who + later)
 
 
