@@ -106,7 +106,7 @@ def router(settings: Settings, subaccounts: SubaccountTokens, refusals: wh.RateL
             await _within(_signal(c, workflow_id, "bundle_event", event), budget, "trusthub")
             ok = True
         finally:
-            seen.done(key, ok)
+            seen.done(key, ok, ttl=None if delivery else wh.CONTENT_KEY_TTL)
         return Response(status_code=204)
 
     @api.post("/webhooks/events", status_code=204, response_class=Response, responses=WEBHOOK_RESPONSES)

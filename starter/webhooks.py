@@ -106,9 +106,13 @@ def bundle_event(form: Mapping[str, str], delivery_id: str | None) -> BundleEven
                        event_id=delivery_id)
 
 
+CONTENT_KEY_TTL = 600.0  # a callback without Twilio's token is known by what it says, for 10 minutes
+
+
 def callback_key(workflow_id: str, form: Mapping[str, str], idempotency_token: str | None) -> str:
     """What identifies one bundle status callback delivery: Twilio's idempotency token (the same on
-    every re-delivery), else what it says (registration, bundle, status, reason)."""
+    every re-delivery), else what it says (registration, bundle, status, reason) — remembered
+    for CONTENT_KEY_TTL only, since the same status may legitimately come again later."""
     if idempotency_token:
         return f"trusthub/token/{idempotency_token}"
     content = json.dumps([workflow_id, form.get("BundleSid"), form.get("Status"), form.get("FailureReason")])
@@ -283,7 +287,11 @@ class Seen:
     def state(self, key: str) -> str:
         """``done``, ``busy`` or ``new``."""
         self._expire()
-        return "done" if key in self._done else "busy" if key in self._busy else "new"
+        until = self._done.get(key)
+        if until is not None and until <= self._clock():
+            del self._done[key]
+            until = None
+        return "done" if until is not None else "busy" if key in self._busy else "new"
 
     def claim(self, key: str) -> bool:
         if self.state(key) != "new":
@@ -291,13 +299,14 @@ class Seen:
         self._busy.add(key)
         return True
 
-    def done(self, key: str, ok: bool = True) -> None:
+    def done(self, key: str, ok: bool = True, ttl: float | None = None) -> None:
         self._busy.discard(key)
         if ok:
-            self.remember(key)
+            self.remember(key, ttl)
 
-    def remember(self, key: str) -> None:
-        self._done[key] = self._clock() + self.ttl
+    def remember(self, key: str, ttl: float | None = None) -> None:
+        """``ttl``: shorter than the default for keys that may legitimately come back."""
+        self._done[key] = self._clock() + (self.ttl if ttl is None else ttl)
         self._done.move_to_end(key)
         while len(self._done) > self.max_size:
             self._done.popitem(last=False)

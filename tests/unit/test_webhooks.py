@@ -147,3 +147,12 @@ def test_json_depth_is_measured_without_parsing():
     assert too_deep(b"[" * 10_000, 32)
     assert too_deep(b'"' + b"[" * 1_000_000, 32)  # an unterminated string is no string: refused, quickly
     assert not too_deep(b'["' + b"\\\"[" * 1_000_000 + b'"]', 1)
+
+
+def test_a_key_may_be_remembered_for_less_than_the_default():
+    now = [0.0]
+    seen = wh.Seen(ttl=100, clock=lambda: now[0])
+    seen.done("token", ttl=None)
+    seen.done("content", ttl=10)
+    now[0] = 11
+    assert seen.state("content") == "new" and seen.state("token") == "done"
