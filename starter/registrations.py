@@ -31,7 +31,8 @@ from workflows import ConversionInput, LegacyConversion, NewRegistration, Regist
 T = TypeVar("T")
 
 # Every call to Temporal is bounded: an answer, or an error saying why not, within these.
-RPC_TIMEOUT = timedelta(seconds=8)      # one call: start, describe, list, signal; a Query; an Update accepted
+RPC_TIMEOUT = timedelta(seconds=8)      # one call: start, describe, list, signal; an Update accepted
+QUERY_TIMEOUT = timedelta(seconds=6)    # a Query (a worker answers in milliseconds; then who is there is checked)
 UPDATE_TIMEOUT = timedelta(seconds=60)  # an accepted Update applied (a correction's Twilio calls)
 
 
@@ -61,16 +62,17 @@ async def bounded(awaitable: Awaitable[T], timeout: timedelta = RPC_TIMEOUT) -> 
 
 async def _no_worker(client: Client, workflow_id: str) -> bool | None:
     """Whether the workflow's task queue has no worker polling it (None: could not tell)."""
-    try:
-        desc = await bounded(client.get_workflow_handle(workflow_id).describe(rpc_timeout=timedelta(seconds=2)),
-                             timedelta(seconds=3))
-        resp = await bounded(client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
+    async def check() -> bool:
+        desc = await client.get_workflow_handle(workflow_id).describe(rpc_timeout=timedelta(seconds=3))
+        resp = await client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
             namespace=client.namespace, task_queue=TaskQueue(name=desc.task_queue),
-            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW), timeout=timedelta(seconds=2)),
-            timedelta(seconds=3))
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW), timeout=timedelta(seconds=3))
+        return not resp.pollers
+
+    try:
+        return await bounded(check(), timedelta(seconds=4))
     except Exception:  # noqa: BLE001 - only the wording of the answer depends on it
         return None
-    return not resp.pollers
 
 
 def _timed_out(err: BaseException) -> bool:
@@ -140,7 +142,7 @@ async def get_status(client: Client, workflow_id: str) -> RegistrationStatus:
     """The ``status`` Query; :class:`NotAnswered` when no worker answers it in time."""
     try:
         return await bounded(client.get_workflow_handle(workflow_id).query(
-            "status", result_type=RegistrationStatus, rpc_timeout=RPC_TIMEOUT))
+            "status", result_type=RegistrationStatus, rpc_timeout=QUERY_TIMEOUT), QUERY_TIMEOUT)
     except (RPCError, RPCTimeoutOrCancelledError) as err:
         if _no_poller(err):
             raise NotAnswered("query", no_worker=True, may_apply_later=False) from None
