@@ -85,7 +85,7 @@ class Gate:
             refusal = rule.check(headers, scope.get("query_string", b"").decode("latin-1"))
             if refusal is not None:
                 status, body, extra = refusal
-                await _answer(send, status, body, extra, close=_has_body(headers))
+                await _answer(send, status, body, extra, close=_unread_is_large(headers))
                 return
         body, complete = await _read(receive, limit)
         if body is None:
@@ -111,8 +111,16 @@ class Gate:
         return observed
 
 
-def _has_body(headers: Headers) -> bool:
-    return headers.get("content-length", "0") != "0" or "chunked" in headers.get("transfer-encoding", "").lower()
+DRAIN_LIMIT = 64 * KiB  # a refused body up to this size is left to the server to discard (keep-alive)
+
+
+def _unread_is_large(headers: Headers) -> bool:
+    """Whether a refused request's body is too large (or of unknown size) to let the server drain
+    it: then the connection is closed instead. A small one is discarded, and the client reads its
+    answer without a connection reset."""
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        return True
+    return int(headers.get("content-length", "0")) > DRAIN_LIMIT
 
 
 def _too_large(limit: int) -> dict[str, Any]:
