@@ -7,7 +7,7 @@ See ``sandbox/README.md`` for the request and response shapes.
 from __future__ import annotations
 
 import json
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
@@ -272,6 +272,51 @@ def add_tcr_uses(sb: Sandbox, body: dict, request: Request) -> dict:
     return {"uses": result}
 
 
+class BrandProblem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: int
+    message: str = Field(..., min_length=1)
+
+
+class BrandStatus(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["IN_REVIEW", "SUSPENDED", "DELETION_PENDING", "DELETION_FAILED", "EXPIRED", "APPROVED", "FAILED",
+                    "PENDING"]
+    identity_status: Literal["SELF_DECLARED", "UNVERIFIED", "VERIFIED", "VETTED_VERIFIED"] | None = None
+    errors: list[BrandProblem] | None = None
+
+
+def set_brand_status(sb: Sandbox, body: dict, request: Request) -> dict:
+    """Force a brand's status (any account's brand); sends the matching Event Streams event."""
+    spec = BrandStatus.model_validate(body)
+    rec = sb.store.get("brands", request.path_params["sid"])
+    if rec is None:
+        raise ControlError(404, f"unknown brand {request.path_params['sid']}")
+    brands.set_status(sb, rec, spec.status, spec.identity_status,
+                      [(e.code, e.message) for e in spec.errors or []])
+    return brands.brand_json(sb, rec)
+
+
+class CampaignProblem(BrandProblem):
+    fields: list[str] = Field(default_factory=list)
+
+
+class CampaignStatus(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["SUSPENDED", "FAILED", "VERIFIED", "PENDING", "IN_PROGRESS"]
+    errors: list[CampaignProblem] | None = None
+
+
+def set_campaign_status(sb: Sandbox, body: dict, request: Request) -> dict:
+    """Force a campaign's status (any account's campaign); sends the matching Event Streams event."""
+    spec = CampaignStatus.model_validate(body)
+    rec = sb.store.get("campaigns", request.path_params["sid"])
+    if rec is None:
+        raise ControlError(404, f"unknown campaign {request.path_params['sid']}")
+    messaging.set_status(sb, rec, spec.status, [(e.code, e.message, e.fields) for e in spec.errors or []])
+    return messaging.campaign_json(sb, rec)
+
+
 def webhook_attempts(sb: Sandbox, body: dict, request: Request) -> dict:
     return {"attempts": list(sb.webhooks.attempts), "counts": dict(sb.webhooks.counts),
             "pending": [e["payload"] | {"due": iso(e["due"])} for e in sb.scheduler.pending("webhook")]}
@@ -304,6 +349,8 @@ routes = [
     _r("/event-sink", set_event_sink, "POST"),
     _r("/fixtures/legacy", legacy_fixture, "POST"),
     _r("/tcr/uses", add_tcr_uses, "POST"),
+    _r("/brands/{sid}/status", set_brand_status, "POST"),
+    _r("/campaigns/{sid}/status", set_campaign_status, "POST"),
     _r("/webhooks", webhook_attempts, "GET"),
     _r("/reset", reset, "POST"),
 ]
