@@ -1,6 +1,7 @@
 """What a registration's failure paths need from the sandbox: campaign update (and its 405 when
-unsupported), delete and recreate, forced brand and campaign statuses with their events, the brand
-update limit, a bundle Email fixed and resubmitted, and a subaccount's token read by its parent."""
+unsupported), delete and recreate, forced brand and campaign statuses with their events, a bundle
+Email fixed and resubmitted, and a subaccount's token read by its parent. (The brand update limit,
+21724, is in test_brands.py.)"""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from twilio.base.exceptions import TwilioRestException
 
 from sandbox.testing import SandboxControlError, twilio_client, wait_until
 
-from .flows import CAMPAIGN, Customer, brand, last_json, starter_profile, trust_product
-from .test_campaigns import _service_with_number, _verified
+from .flows import (CAMPAIGN, Customer, brand, last_json, service_with_number, starter_profile, trust_product,
+                    verified)
 
 PREFIX = "com.twilio.messaging.compliance."
 NO_OPT_IN_FLOW = "Customers give us their number at the front desk of the studio when they book."
@@ -28,8 +29,8 @@ UPDATE = {"has_embedded_links": False, "has_embedded_phone": False, "message_sam
 
 async def _campaign(account, control, mobile, **changes):
     """A verified brand, a service with its number, and a new campaign (PENDING)."""
-    customer = await _verified(account, control, mobile)
-    service = _service_with_number(account, (await control.create_phone_number(account.sid))["sid"])
+    customer = await verified(account, control, mobile)
+    service = service_with_number(account, (await control.create_phone_number(account.sid))["sid"])
     campaigns = account.client.messaging.v1.services(service.sid).us_app_to_person
     campaign = campaigns.create(brand_registration_sid=customer.brand_sid, **{**CAMPAIGN, **changes})
     return customer, service, campaigns, campaign
@@ -242,7 +243,7 @@ async def test_brand_forced_failed_then_fixed_and_updated(account, control, rece
     await control.set_event_sink(None, account_sid=account.sid)
 
 
-async def test_status_control_rejects_bad_input(control, account, mobile):
+async def test_status_control_rejects_bad_input(sandbox, control, account, mobile):
     with pytest.raises(SandboxControlError) as err:
         await control.set_brand_status("BN" + "0" * 32, "FAILED")
     assert err.value.status == 404
@@ -259,6 +260,11 @@ async def test_status_control_rejects_bad_input(control, account, mobile):
             await control.set_brand_status(customer.brand_sid, status, errors=errors)
         assert err.value.status == 400, (status, errors)
     assert (await control.set_brand_status(customer.brand_sid, "PENDING"))["status"] == "PENDING"
+    with sandbox.sync_control() as sync:  # the blocking client has the same methods
+        assert sync.set_brand_status(customer.brand_sid, "IN_REVIEW")["status"] == "IN_REVIEW"
+        with pytest.raises(SandboxControlError) as err:
+            sync.set_campaign_status("QE" + "0" * 32, "VERIFIED")
+        assert err.value.status == 404
 
 
 async def test_campaign_forced_statuses_and_events(account, control, receiver, mobile):
@@ -266,8 +272,8 @@ async def test_campaign_forced_statuses_and_events(account, control, receiver, m
     _, service, campaigns, campaign = await _campaign(account, control, mobile)
     msg = account.client.messaging.v1
 
-    suspended = await control.set_campaign_status(
-        campaign.sid, "SUSPENDED", errors=[{"code": 30909, "message": "Spam complaints.", "fields": ["MESSAGE_SAMPLES"]}])
+    complaint = {"code": 30909, "message": "Spam complaints.", "fields": ["MESSAGE_SAMPLES"]}
+    suspended = await control.set_campaign_status(campaign.sid, "SUSPENDED", errors=[complaint])
     assert suspended["campaign_status"] == "SUSPENDED" and suspended["campaign_id"].startswith("C")
     await control.advance_clock(5)  # the review that was scheduled does not run any more
     fetched = campaigns(campaign.sid).fetch()
