@@ -14,6 +14,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from a2p import constants as c
+
 from . import addresses, brands, messaging, scenarios, trusthub
 from .clock import iso
 from .core import Sandbox
@@ -280,9 +282,8 @@ class BrandProblem(BaseModel):
 
 class BrandStatus(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    status: Literal["IN_REVIEW", "SUSPENDED", "DELETION_PENDING", "DELETION_FAILED", "EXPIRED", "APPROVED", "FAILED",
-                    "PENDING"]
-    identity_status: Literal["SELF_DECLARED", "UNVERIFIED", "VERIFIED", "VETTED_VERIFIED"] | None = None
+    status: Literal[c.BRAND_STATUSES]  # type: ignore[valid-type]
+    identity_status: Literal[c.IDENTITY_STATUSES] | None = None  # type: ignore[valid-type]
     errors: list[BrandProblem] | None = None
 
 
@@ -303,7 +304,7 @@ class CampaignProblem(BrandProblem):
 
 class CampaignStatus(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    status: Literal["SUSPENDED", "FAILED", "VERIFIED", "PENDING", "IN_PROGRESS"]
+    status: Literal[c.CAMPAIGN_STATUSES]  # type: ignore[valid-type]
     errors: list[CampaignProblem] | None = None
 
 

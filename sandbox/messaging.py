@@ -429,7 +429,7 @@ def set_status(sb: "Sandbox", rec: dict, status: str, problems: list[tuple[int, 
         rec["campaign_id"] = _campaign_id(rec)
     sb.store.put("campaigns", rec)
     _set_registered(sb, rec)
-    _campaign_event(sb, rec, *CAMPAIGN_EVENTS[status])
+    _campaign_event(sb, rec, *CAMPAIGN_EVENTS.get(status, CAMPAIGN_EVENTS["FAILED"]))
     return rec
 
 
