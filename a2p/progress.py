@@ -34,15 +34,22 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+Action = Literal["correction", "retry", "end", "resend_otp_and_wait"]
+
+
 class Problem(_Model):
-    """Why a registration needs a person, and what that person can do about it."""
+    """Why a registration needs a person, and what that person can do about it. ``accepts`` is
+    what the registration takes now — the API, the CLI and the workflow's validators read it,
+    never the remedy's wording; ``correction_fields`` are the `Correction` fields that apply."""
 
     source: str                     # "customer_profile" | "trust_bundle" | "brand" | "campaign" | ...
     summary: str
     errors: list[TwilioError] = Field(default_factory=list)
     failed_requirements: list[RequirementFailure] = Field(default_factory=list)
     explanations: list[str] = Field(default_factory=list)
-    remedy: str = ""                # what to send: a correction, an operator action, ...
+    remedy: str = ""                # what a person does, in words
+    accepts: list[Action] = Field(default_factory=lambda: ["retry", "end"])
+    correction_fields: list[str] = Field(default_factory=list)
     at: datetime | None = None
 
 

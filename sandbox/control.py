@@ -285,6 +285,7 @@ class BrandStatus(BaseModel):
     status: Literal[c.BRAND_STATUSES]  # type: ignore[valid-type]
     identity_status: Literal[c.IDENTITY_STATUSES] | None = None  # type: ignore[valid-type]
     errors: list[BrandProblem] | None = None
+    update_count: int | None = Field(None, ge=0, description="updates made so far (e.g. in the Console)")
 
 
 def set_brand_status(sb: Sandbox, body: dict, request: Request) -> dict:
@@ -293,6 +294,8 @@ def set_brand_status(sb: Sandbox, body: dict, request: Request) -> dict:
     rec = sb.store.get("brands", request.path_params["sid"])
     if rec is None:
         raise ControlError(404, f"unknown brand {request.path_params['sid']}")
+    if spec.update_count is not None:
+        rec["update_count"] = spec.update_count
     brands.set_status(sb, rec, spec.status, spec.identity_status,
                       [(e.code, e.message) for e in spec.errors or []])
     return brands.brand_json(sb, rec)
