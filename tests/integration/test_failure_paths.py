@@ -88,22 +88,23 @@ async def test_profile_rejected_during_the_trust_bundle_phase_stops_before_tcr(
         client, settings, task_queue, customer, control):
     request = customer.request(customer__email="jane@disposable.test")
     calls = await Calls.now(control)
-    # Hold the registration in its trust bundle phase: creating the trust bundle answers 500.
+    # Hold the registration in its trust bundle phase (creating the trust bundle answers 500), and
+    # the profile's review until the test moves the sandbox's clock.
+    await control.set_config(profile_review_seconds=3600)
     await control.set_faults(rate_500=1.0, path_regex=r"^/v1/TrustProducts$", methods=["POST"])
     try:
         wid = await start(client, settings, task_queue, request)
-        await wait_phase(client, wid, Phase.TRUST_BUNDLE)
-        profile_sid = (await registrations.get_status(client, wid)).sids.customer_profile
-
-        async def rejected():
-            [p] = await customer.resources("customer_profiles")
-            return p["status"] == "twilio-rejected" and p
-        profile = await control.wait_until(rejected, timeout=15)
+        status = await wait_phase(client, wid, Phase.TRUST_BUNDLE)
+        await control.advance_clock(3600)
+        [profile] = await customer.resources("customer_profiles")
+        assert profile["status"] == "twilio-rejected"
         # The status callback, as the registration service signals it.
         await client.get_workflow_handle(wid).signal("bundle_event", BundleEvent(
-            bundle_sid=profile_sid, status="twilio-rejected", failure_reason=profile["errors"][0]["message"]))
+            bundle_sid=status.sids.customer_profile, status="twilio-rejected",
+            failure_reason=profile["errors"][0]["message"]))
     finally:
         await control.clear_faults()
+        await control.set_config(profile_review_seconds=1)
 
     status = await wait_phase(client, wid, Phase.NEEDS_ATTENTION)
     assert status.problem.source == "customer_profile" and status.sids.trust_bundle is not None
@@ -119,8 +120,14 @@ async def test_starter_profile_correction_resubmits_profile_then_trust_bundle_th
     # The rejection surfaces only after the brand was registered (settle wait shorter than the
     # review, no callbacks): the brand FAILS on the rejected profile.
     request = customer.request(customer__email="jane@disposable.test")
-    wid = await start(client, settings, task_queue, request)
-    status = await wait_phase(client, wid, Phase.NEEDS_ATTENTION, timeout=40)
+    await control.set_config(profile_review_seconds=3600)
+    try:
+        wid = await start(client, settings, task_queue, request)
+        await wait_until(client, wid, lambda s: s.sids.brand is not None, what="brand registered")
+    finally:
+        await control.set_config(profile_review_seconds=1)
+    await control.advance_clock(3600)  # the profile's review rejects it; then the brand's review fails it
+    status = await wait_phase(client, wid, Phase.NEEDS_ATTENTION)
     assert status.problem.source == "brand" and status.statuses.brand == "FAILED"
 
     await registrations.correct(client, wid, Correction(email="jane.doe@example.com"))
@@ -151,9 +158,10 @@ async def test_failed_campaign_is_corrected_and_verified_with_one_campaign(
     assert problem.source == "campaign" and problem.correction_fields == ["campaign"]
     assert any(e.code == 30896 for e in problem.errors) and "30896" in problem.summary
     assert any(x.startswith("30896") for x in problem.explanations)
-    # Checked against the whole campaign: a too-short flow is refused, nothing sent.
-    with pytest.raises(registrations.UpdateRefused, match="message_flow"):
-        await registrations.correct(client, wid, Correction(campaign={"message_flow": "opt in"}))
+    # Checked against the whole campaign once merged: answering STOP/HELP yourself needs the
+    # opt-out and help texts, which this campaign lacks — refused, nothing sent.
+    with pytest.raises(registrations.UpdateRefused, match="opt_out_message"):
+        await registrations.correct(client, wid, Correction(campaign={"use_twilio_default_opt_out": False}))
 
     await registrations.correct(client, wid, Correction(campaign={"message_flow": FLOW_WITH_OPT_IN}))
     final = await registrations.final_status(client, wid)
