@@ -26,9 +26,10 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from a2p import metrics
     from a2p.calls import Call, ErrorType, TwilioError
+    from a2p.constants import explain
     from a2p.progress import (
-        BrandEvent, BundleEvent, CampaignEvent, OperatorDecision, Phase, Problem, RegistrationStatus,
-        TERMINAL_PHASES,
+        BrandEvent, BundleEvent, CampaignEvent, CarriedState, OperatorDecision, Phase, Problem,
+        RegistrationStatus, TERMINAL_PHASES,
     )
     from a2p.requests import CampaignDetails, Correction, merge_campaign
     from a2p.timings import Timings
@@ -42,6 +43,9 @@ MAX_SEEN_EVENTS = 64
 # Every change of behaviour that running registrations would replay differently is guarded by
 # this patch: registrations started before it keep the old way at each such point.
 FAILURE_PATHS = "failure-paths-ways-forward"
+
+# Long waits continue as new runs, carrying the registration's state (CarriedState).
+CONTINUE_AS_NEW = "continue-as-new-in-long-waits"
 
 # Actions answered once their effect is done (registrations started before: answered as then —
 # decisions at once, corrections after their settle wait).
@@ -83,7 +87,8 @@ class RegistrationBase:
 
     def _init_state(self, *, workflow_id: str, isv_customer_id: str, flow: str,
                     timings: Timings, subaccount_sid: str | None,
-                    campaign: CampaignDetails | None = None) -> None:
+                    campaign: CampaignDetails | None = None, events_per_run: int = 5000,
+                    carried: CarriedState | None = None) -> None:
         self.status = RegistrationStatus(
             workflow_id=workflow_id, isv_customer_id=isv_customer_id, flow=flow,  # type: ignore[arg-type]
             started_at=workflow.now(),
@@ -106,6 +111,53 @@ class RegistrationBase:
         self._bundle_failure: dict[str, str] = {}
         self._brand_errors: list[TwilioError] = []
         self._campaign_errors: list[TwilioError] = []
+        self._events_per_run = events_per_run
+        self._runs = 1
+        self.carried = carried
+        if carried is not None:
+            self._restore(carried)
+
+    # ---- one state, carried from run to run ---------------------------------------------------
+
+    def _carry_details(self) -> dict[str, Any]:
+        """The flow's own customer details, as corrected so far."""
+        raise NotImplementedError
+
+    def _restore_details(self, details: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def _restore(self, carried: CarriedState) -> None:
+        self.status = carried.status.model_copy(deep=True)
+        self.campaign = carried.campaign
+        self._seen_events = list(carried.seen_events)
+        self._brand_event_at, self._campaign_event_at = carried.brand_event_at, carried.campaign_event_at
+        self._bundle_failure = dict(carried.bundle_failure)
+        self._brand_errors, self._campaign_errors = list(carried.brand_errors), list(carried.campaign_errors)
+        self._runs = carried.runs
+        self._restore_details(carried.details)
+
+    def _carry(self, registered_at: datetime) -> CarriedState:
+        return CarriedState(
+            status=self.status, registered_at=registered_at, details=self._carry_details(),
+            campaign=self.campaign, seen_events=self._seen_events, brand_event_at=self._brand_event_at,
+            campaign_event_at=self._campaign_event_at, bundle_failure=self._bundle_failure,
+            brand_errors=self._brand_errors, campaign_errors=self._campaign_errors, runs=self._runs + 1,
+        )
+
+    def _next_run_input(self, carried: CarriedState) -> BaseModel:
+        """This run's input with the carried state: the next run resumes from it."""
+        raise NotImplementedError
+
+    def _continue_as_new_if_due(self, registered_at: datetime) -> None:
+        """At a quiescent point (no action pending or being applied): once the history is long
+        (``events_per_run``, or Temporal suggests it), continue as a new run carrying everything.
+        The registration keeps its workflow id and search attributes; its Query answers as before."""
+        info = workflow.info()
+        due = info.is_continue_as_new_suggested() or info.get_current_history_length() >= self._events_per_run
+        quiet = self._pending is None and self._accepted == self._answered and workflow.all_handlers_finished()
+        if due and quiet and workflow.patched(CONTINUE_AS_NEW):
+            self._note(f"continuing as run {self._runs + 1} after {info.get_current_history_length()} history events")
+            workflow.continue_as_new(self._next_run_input(self._carry(registered_at)))
 
     # ---- Query and signals --------------------------------------------------------------------
 
@@ -393,7 +445,8 @@ class RegistrationBase:
         """Run the flow; whatever happens, end with a status that says how it ended."""
         self._fast_answers = workflow.patched(FAST_ANSWERS)
         self._publish()
-        self._count(metrics.REGISTRATIONS_STARTED)
+        if self.carried is None:
+            self._count(metrics.REGISTRATIONS_STARTED)
         try:
             await body()
             self.status.problem = None
@@ -435,8 +488,6 @@ def _twilio_error(cause: BaseException | None) -> TwilioError | None:
 
 
 def explanations(errors: list[TwilioError]) -> list[str]:
-    from a2p.constants import explain
-
     out = []
     for e in errors:
         hint = explain(e.code)

@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
         FindCampaign, UpdateBundle, UpdateEndUser, friendly_name,
     )
     from a2p.constants import SOLE_PROPRIETOR_END_USER_TYPE, explain
-    from a2p.progress import Phase, Problem, RegistrationStatus
+    from a2p.progress import CarriedState, Phase, Problem, RegistrationStatus
     from a2p.requests import SOLE_PROPRIETOR_CORRECTION_FIELDS, Correction, LegacyConversionRequest
     from workflows.base import Ended
     from workflows.bundles import sole_proprietor_attributes
@@ -60,6 +60,8 @@ class ConversionInput(BaseModel):
 
     request: LegacyConversionRequest
     status_callback_url: str | None = None
+    events_per_run: int = 5000
+    carried: CarriedState | None = None  # set when the conversion continues as a new run
 
 
 @workflow.defn(name="LegacyConversion")
@@ -67,14 +69,14 @@ class LegacyConversion(Phases):
     @workflow.init
     def __init__(self, inp: ConversionInput) -> None:
         req = inp.request
-        self._init_state(workflow_id=workflow.info().workflow_id, isv_customer_id=req.isv_customer_id,
-                         flow="legacy", timings=req.timings, subaccount_sid=req.subaccount_sid,
-                         campaign=req.campaign)
         self.input = inp
         self.brand_name, self.mobile_number, self.vertical = req.brand_name, req.mobile_number, req.vertical
+        self._campaign_done = False
+        self._init_state(workflow_id=workflow.info().workflow_id, isv_customer_id=req.isv_customer_id,
+                         flow="legacy", timings=req.timings, subaccount_sid=req.subaccount_sid,
+                         campaign=req.campaign, events_per_run=inp.events_per_run, carried=inp.carried)
         self.status.sids.trust_bundle = req.trust_bundle_sid
         self.status.sids.brand = req.brand_sid
-        self._campaign_done = False
 
     @workflow.run
     async def run(self, inp: ConversionInput) -> RegistrationStatus:
@@ -82,10 +84,13 @@ class LegacyConversion(Phases):
 
     async def _convert(self) -> None:
         req = self.input.request
-        await self._check_preconditions()
-        await self._complete_trust_bundle()
-        registered_at = await self._update_legacy_brand()
-        await self._brand_approved()
+        if self.carried is None:
+            await self._check_preconditions()
+            await self._complete_trust_bundle()
+            registered_at = await self._update_legacy_brand()
+            await self._brand_approved()
+        else:  # a new run of a conversion waiting for its OTP
+            registered_at = self.carried.registered_at
         await self._otp_verified(registered_at)
         if req.campaign is None or req.messaging_service is None:
             self._note("no campaign requested")
@@ -101,7 +106,17 @@ class LegacyConversion(Phases):
             note = "conversion complete: brand verified" + (", campaign verified" if self._campaign_done else "")
         super()._finish(phase, note)
 
-    # ---- what this flow's corrections change: only the sole proprietor's details ---------------------
+    # ---- what this flow carries and corrects: only the sole proprietor's details ----------------------
+
+    def _carry_details(self) -> dict[str, Any]:
+        return {"brand_name": self.brand_name, "mobile_number": self.mobile_number, "vertical": self.vertical}
+
+    def _restore_details(self, details: dict[str, Any]) -> None:
+        self.brand_name, self.mobile_number, self.vertical = (
+            details["brand_name"], details["mobile_number"], details.get("vertical"))
+
+    def _next_run_input(self, carried: CarriedState) -> ConversionInput:
+        return self.input.model_copy(update={"carried": carried})
 
     def _identity_fields(self) -> list[str]:
         return list(SOLE_PROPRIETOR_CORRECTION_FIELDS)

@@ -177,7 +177,10 @@ class Phases(BundleSteps):
             otp.verified_at = otp.verified_at or workflow.now()
             self._note("OTP verified: brand is VERIFIED")
             return
-        self._enter(Phase.OTP_VERIFICATION, "brand approved: OTP sent to the customer's mobile number")
+        if self.carried is None:
+            self._enter(Phase.OTP_VERIFICATION, "brand approved: OTP sent to the customer's mobile number")
+        else:
+            self._enter(Phase.OTP_VERIFICATION, f"run {self._runs}: still waiting for the OTP")
         now = workflow.now()
         otp.sent, otp.last_sent_at = max(otp.sent, 1), otp.last_sent_at or now
         otp.deadline_at = otp.deadline_at or registered_at + self.timings.otp_deadline
@@ -186,6 +189,7 @@ class Phases(BundleSteps):
         self.status.waiting_for = "the customer to reply YES to the OTP"
 
         while not self._verified():
+            self._continue_as_new_if_due(registered_at)
             assert otp.last_sent_at is not None and otp.deadline_at is not None
             otp.next_resend_at = otp.last_sent_at + self.timings.otp_resend_interval
             brand_status = self.status.statuses.brand

@@ -21,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
         SOLE_PROPRIETOR_END_USER_TYPE, SOLE_PROPRIETOR_TRUST_POLICY_SID,
         STARTER_PROFILE_END_USER_TYPE, STARTER_PROFILE_POLICY_SID,
     )
-    from a2p.progress import Phase, RegistrationStatus
+    from a2p.progress import CarriedState, Phase, RegistrationStatus
     from a2p.requests import (
         SOLE_PROPRIETOR_CORRECTION_FIELDS, STARTER_CORRECTION_FIELDS, Correction, CustomerIdentity,
         RegistrationRequest,
@@ -39,6 +39,8 @@ class RegistrationInput(BaseModel):
     request: RegistrationRequest
     primary_customer_profile_sid: str
     status_callback_url: str | None = None
+    events_per_run: int = 5000
+    carried: CarriedState | None = None  # set when the registration continues as a new run
 
 
 def starter_attributes(c: CustomerIdentity) -> dict[str, Any]:
@@ -51,11 +53,11 @@ class NewRegistration(Phases):
     @workflow.init
     def __init__(self, inp: RegistrationInput) -> None:
         req = inp.request
-        self._init_state(workflow_id=workflow.info().workflow_id, isv_customer_id=req.isv_customer_id,
-                         flow="new", timings=req.timings, subaccount_sid=req.subaccount_sid,
-                         campaign=req.campaign)
         self.input = inp
         self.identity: CustomerIdentity = req.customer  # as corrected so far
+        self._init_state(workflow_id=workflow.info().workflow_id, isv_customer_id=req.isv_customer_id,
+                         flow="new", timings=req.timings, subaccount_sid=req.subaccount_sid,
+                         campaign=req.campaign, events_per_run=inp.events_per_run, carried=inp.carried)
 
     @workflow.run
     async def run(self, inp: RegistrationInput) -> RegistrationStatus:
@@ -63,6 +65,10 @@ class NewRegistration(Phases):
 
     async def _register(self) -> None:
         req = self.input.request
+        if self.carried is not None:  # a new run of a registration waiting for its OTP
+            await self._otp_verified(self.carried.registered_at)
+            await self._campaign(req.messaging_service)
+            return
         await self._customer_profile()
         await self._trust_bundle()
         registered_at = await self._register_brand()
@@ -76,7 +82,16 @@ class NewRegistration(Phases):
     def _name(self, what: str) -> str:
         return friendly_name(self.status.isv_customer_id, what)
 
-    # ---- what this flow's corrections change ------------------------------------------------------
+    # ---- what this flow carries and corrects ------------------------------------------------------
+
+    def _carry_details(self) -> dict[str, Any]:
+        return self.identity.model_dump(mode="json")
+
+    def _restore_details(self, details: dict[str, Any]) -> None:
+        self.identity = CustomerIdentity.model_validate(details)
+
+    def _next_run_input(self, carried: CarriedState) -> RegistrationInput:
+        return self.input.model_copy(update={"carried": carried})
 
     def _identity_fields(self) -> list[str]:
         return [*STARTER_CORRECTION_FIELDS, *SOLE_PROPRIETOR_CORRECTION_FIELDS]
