@@ -5,11 +5,11 @@ campaigns, and states only a person can resolve parked once with the action to t
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from a2p.progress import BundleEvent, OperatorDecision, Phase
+from a2p.progress import BrandEvent, BundleEvent, OperatorDecision, Phase
 from a2p.requests import Correction
 from starter import registrations
 from tests.factories import answer_otp, wait_phase, wait_until
@@ -285,3 +285,36 @@ async def test_update_limit_reached_at_twilio_is_parked_for_support(client, sett
     assert (await calls.since(control)).get(BRAND_UPDATE) == 1
     await registrations.decide(client, wid, OperatorDecision(action="end"))
     assert (await registrations.final_status(client, wid)).phase == Phase.FAILED
+
+
+# ---- OTP ------------------------------------------------------------------------------------------
+
+
+async def test_otp_resend_refused_because_the_customer_answered_meanwhile_carries_on(
+        client, settings, task_queue, customer, control):
+    # Status polls far apart: the registration learns of the YES only through the refused re-send.
+    timings = FAST.model_copy(update={"poll_initial": timedelta(seconds=60), "poll_max": timedelta(seconds=60),
+                                      "otp_resend_interval": timedelta(minutes=10), "otp_deadline": timedelta(hours=1)})
+    request = customer.request(timings=timings)
+    wid = await start(client, settings, task_queue, request)
+    brand_sid = (await wait_until(client, wid, lambda s: s.sids.brand is not None, what="brand registered")).sids.brand
+
+    async def approved():
+        return (await control.resources("brands", sid=brand_sid))["resources"][0]["status"] == "APPROVED"
+    await control.wait_until(approved, timeout=20)
+    # Twilio's brand event, as the registration service signals it.
+    await client.get_workflow_handle(wid).signal("brand_event", BrandEvent(
+        event_id=f"ev-{brand_sid}", occurred_at=datetime.now(timezone.utc), brand_sid=brand_sid,
+        status="APPROVED", identity_status="UNVERIFIED"))
+    await wait_phase(client, wid, Phase.OTP_VERIFICATION)
+    reply = await answer_otp(control, request.customer.mobile_number)
+    assert reply["accepted"] and reply["identity_status"] == "VERIFIED", reply
+
+    status = await registrations.resend_otp(client, wid)  # on its way while the customer said YES
+    assert status.statuses.identity == "VERIFIED" and status.phase != Phase.NEEDS_ATTENTION
+    status = await wait_phase(client, wid, Phase.CAMPAIGN)  # on to the campaign: nothing parked
+    assert status.otp.resends == 0 and status.otp.verified_at is not None
+    assert any(e.note.startswith("OTP re-send refused") for e in status.timeline)
+    assert not any(e.phase == Phase.NEEDS_ATTENTION for e in status.timeline)
+    final = await registrations.cancel(client, wid, "test done: campaign vetting polls are 60 s apart here")
+    assert final.phase == Phase.CANCELLED
