@@ -12,7 +12,7 @@ import pytest
 from a2p.progress import BrandEvent, BundleEvent, OperatorDecision, Phase
 from a2p.requests import Correction
 from starter import registrations
-from tests.factories import answer_otp, wait_phase, wait_until
+from tests.factories import answer_otp, record_history, wait_phase, wait_until
 from tests.integration.conftest import FAST
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -140,6 +140,7 @@ async def test_starter_profile_correction_resubmits_profile_then_trust_bundle_th
     [profile], [bundle] = await customer.resources("customer_profiles"), await customer.resources("trust_products")
     assert profile["email"] == "jane.doe@example.com"
     assert profile["sandbox"]["submissions"] == 2 and bundle["sandbox"]["submissions"] == 2
+    await record_history(client, wid, "new_registration_profile_correction_brand_update")
 
 
 # ---- campaign --------------------------------------------------------------------------------
@@ -170,6 +171,7 @@ async def test_failed_campaign_is_corrected_and_verified_with_one_campaign(
     assert campaign["sid"] == final.sids.campaign and campaign["message_flow"] == FLOW_WITH_OPT_IN
     made = await calls.since(control)
     assert made.get(CAMPAIGN_CREATE) == 1 and made.get(CAMPAIGN_UPDATE) == 1 and CAMPAIGN_DELETE not in made, made
+    await record_history(client, wid, "new_registration_campaign_correction")
 
 
 async def test_campaign_twilio_will_not_edit_is_deleted_and_created_again(
@@ -252,6 +254,7 @@ async def test_suspended_brand_carries_on_once_support_reinstated_it(client, set
     status = await registrations.decide(client, wid, OperatorDecision(action="retry"))
     assert status.phase == Phase.OTP_VERIFICATION  # answered with the status after its effect
     await complete(client, control, wid, request.customer.mobile_number)
+    await record_history(client, wid, "new_registration_brand_suspended_then_reinstated")
 
 
 async def test_brand_in_review_is_still_a_review(client, settings, task_queue, customer, control):

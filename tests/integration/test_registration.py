@@ -4,20 +4,15 @@ compressed timings: each test asserts the final state a user would see and what 
 from __future__ import annotations
 
 import asyncio
-import json
-from pathlib import Path
 
 import pytest
 
 from a2p.progress import OperatorDecision, Phase
 from a2p.requests import Correction
 from starter import registrations
-from tests.factories import answer_otp, wait_phase, wait_until
+from tests.factories import answer_otp, record_history, wait_phase, wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-HISTORIES = Path(__file__).resolve().parent.parent / "histories"
-
 
 async def start(client, settings, task_queue, request):
     started = await registrations.start_registration(client, settings, request, task_queue=task_queue)
@@ -33,16 +28,6 @@ async def assert_one_of_each(customer, kinds=("customer_profiles", "trust_produc
                                                "services", "campaigns")):
     counts = {kind: await customer.count(kind) for kind in kinds}
     assert counts == {kind: 1 for kind in kinds}, counts
-
-
-async def record_history(client, workflow_id: str, name: str) -> None:
-    """Keep the history for the replay test when A2P_RECORD_HISTORIES is set."""
-    import os
-
-    if os.environ.get("A2P_RECORD_HISTORIES"):
-        history = await client.get_workflow_handle(workflow_id).fetch_history()
-        HISTORIES.mkdir(exist_ok=True)
-        (HISTORIES / f"{name}.json").write_text(json.dumps(history.to_json_dict(), indent=1))
 
 
 async def test_happy_path_reaches_a_verified_campaign(client, settings, task_queue, customer, control):
