@@ -18,7 +18,7 @@ from temporalio.api.enums.v1 import PendingActivityState
 from a2p.progress import OperatorDecision, Phase, RegistrationStatus
 from a2p.requests import Correction
 from starter import registrations
-from tests.factories import wait_phase
+from tests.factories import wait_phase, wait_until
 from tests.integration.conftest import FAST
 from tests.integration.test_failure_paths import Calls, complete, start
 
@@ -208,6 +208,22 @@ async def test_cancel_while_twilio_fails_ends_within_10s(client, settings, task_
         assert final.phase == Phase.CANCELLED and "customer left" in final.timeline[-1].note
     finally:
         await control.clear_faults()
+
+
+async def test_cancel_during_a_correction_answers_both(client, settings, task_queue, customer, control):
+    wid, _ = await parked_on_rejected_address(client, settings, task_queue, customer)
+    async with slow_twilio(control, seconds=6):
+        correcting = asyncio.create_task(
+            registrations.correct(client, wid, Correction(address={"street": "1 Jersey St"})))
+        await wait_until(client, wid, lambda s: s.phase != Phase.NEEDS_ATTENTION, what="the correction taken")
+
+        started = time.monotonic()
+        status = await registrations.cancel(client, wid, "customer left")
+        elapsed = time.monotonic() - started
+        # The correction in effect is not left hanging: it answers too, with the end it came to.
+        corrected = await asyncio.wait_for(correcting, timeout=10)
+    assert status.phase == Phase.CANCELLED and elapsed < 10, (status.phase, elapsed)
+    assert corrected.phase == Phase.CANCELLED, corrected.model_dump_json(indent=1)
 
 
 # ---- what a parked registration takes, as data ---------------------------------------------------------
