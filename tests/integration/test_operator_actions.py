@@ -3,7 +3,7 @@ against the sandbox: a parked registration says what it takes (``Problem.accepts
 ``correction_fields``) and the validators hold to it; one action at a time — a second one sent
 while the first is being applied is refused, never accepted and dropped; every action answers
 once its effect is done, with the status that shows it; a cancel ends the registration promptly,
-also while Twilio answers every call with a 500."""
+also while Twilio answers every call with a 500 or holds it."""
 
 from __future__ import annotations
 
