@@ -111,7 +111,7 @@ class Phases(BundleSteps):
                    f"updated ({left} of {MAX_BRAND_UPDATES} updates left); `decide retry` updates it unchanged "
                    "(for a temporary error such as 30791)",
         ))
-        await self._remediate(correction)
+        await self._remediate(correction, brand_update_follows=True)
         await self._update_brand()
 
     async def _update_limit_reached(self, summary: str, errors: list[TwilioError]) -> None:
