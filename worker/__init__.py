@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import timedelta
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -35,22 +35,33 @@ WORKFLOW_RUNNER = SandboxedWorkflowRunner(
 
 @contextlib.asynccontextmanager
 async def running_worker(client: Client, settings: Settings, task_queue: str | None = None) -> AsyncIterator[None]:
-    """Run the workers of one task queue until the context exits: workflows and Twilio calls on
-    the main queue, OTP re-sends on a second queue that Temporal rate-limits to 10/s for ALL
-    workers together (Twilio's limit per account)."""
-    queue = task_queue or settings.temporal_task_queue
+    """Run the workers of one task queue until the context exits, with the Twilio activities."""
     twilio = TwilioClients(settings)
-    main = Worker(client, task_queue=queue, workflows=ALL_WORKFLOWS, activities=registration_activities(twilio),
-                  workflow_runner=WORKFLOW_RUNNER, max_cached_workflows=settings.a2p_max_cached_workflows,
+    try:
+        async with running_workers(client, task_queue or settings.temporal_task_queue,
+                                   registration_activities(twilio), otp_activities(twilio),
+                                   max_cached_workflows=settings.a2p_max_cached_workflows):
+            yield
+    finally:
+        await twilio.close()
+
+
+@contextlib.asynccontextmanager
+async def running_workers(client: Client, queue: str, activities: Sequence[Callable[..., Any]],
+                          otp: Sequence[Callable[..., Any]], *, max_cached_workflows: int) -> AsyncIterator[None]:
+    """The workers of one task queue: workflows and Twilio calls on the main queue, OTP re-sends on
+    a second queue that Temporal rate-limits to 10/s for ALL workers together (Twilio's limit per
+    account). The workflow tests run these with fake activities under the same names."""
+    main = Worker(client, task_queue=queue, workflows=ALL_WORKFLOWS, activities=activities,
+                  workflow_runner=WORKFLOW_RUNNER, max_cached_workflows=max_cached_workflows,
                   max_concurrent_activities=200, graceful_shutdown_timeout=GRACEFUL_SHUTDOWN)
-    otp = Worker(client, task_queue=queue + OTP_TASK_QUEUE_SUFFIX, activities=otp_activities(twilio),
-                 graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
-                 # Temporal's limiter lets short bursts through: stay at 80% of Twilio's limit.
-                 max_task_queue_activities_per_second=OTP_RESEND_RATE_PER_SECOND * 0.8)
-    tasks = [asyncio.create_task(w.run()) for w in (main, otp)]
+    otp_worker = Worker(client, task_queue=queue + OTP_TASK_QUEUE_SUFFIX, activities=otp,
+                        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+                        # Temporal's limiter lets short bursts through: stay at 80% of Twilio's limit.
+                        max_task_queue_activities_per_second=OTP_RESEND_RATE_PER_SECOND * 0.8)
+    tasks = [asyncio.create_task(w.run()) for w in (main, otp_worker)]
     try:
         yield
     finally:
-        await asyncio.gather(main.shutdown(), otp.shutdown(), return_exceptions=True)
+        await asyncio.gather(main.shutdown(), otp_worker.shutdown(), return_exceptions=True)
         await asyncio.gather(*tasks, return_exceptions=True)
-        await twilio.close()
