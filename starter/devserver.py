@@ -34,9 +34,11 @@ async def start_dev_server(*, port: int | None = None, ui_port: int | None = Non
     if time_skipping:
         start = WorkflowEnvironment.start_time_skipping_v2
         # The timer queue otherwise fires a skipped-to timer about 1 s (its max time shift) late:
-        # 10 ms makes a registration's hundreds of timers take seconds, not minutes.
+        # 10 ms makes a registration's hundreds of timers take seconds, not minutes. And the
+        # server stops skipping after a default number of skips; a 30-day OTP wait needs ~200.
         extra_args = [*(extra_args or []), "--dynamic-config-value", "frontend.WorkflowTimeSkippingEnabled=true",
-                      "--dynamic-config-value", 'history.timerProcessorMaxTimeShift="10ms"']
+                      "--dynamic-config-value", 'history.timerProcessorMaxTimeShift="10ms"',
+                      "--dynamic-config-value", "frontend.WorkflowTimeSkippingMaxSkipPerSession=100000"]
     return await start(
         namespace=namespace,
         data_converter=DATA_CONVERTER,

@@ -20,11 +20,10 @@ from worker import running_workers
 
 
 @pytest.fixture(scope="session")
-async def ts_env(tmp_path_factory: pytest.TempPathFactory):
+async def ts_env():
     from starter.devserver import start_dev_server
 
-    env = await start_dev_server(time_skipping=True,
-                                 db_file=str(tmp_path_factory.mktemp("temporal-ts") / "temporal.sqlite"))
+    env = await start_dev_server(time_skipping=True)  # in-memory: nothing here outlives the session
     yield env
     await env.shutdown()
 
@@ -53,11 +52,11 @@ def client(ts_env):
     return ts_env.client
 
 
-def new_request(**changes: Any) -> RegistrationRequest:
-    """The README's example registration with the production timings, for a new customer."""
+def new_request(timings: Timings = Timings(), **changes: Any) -> RegistrationRequest:
+    """The README's example registration, by default with the production timings, for a new customer."""
     return RegistrationRequest.model_validate(registration_data(
         f"wf-{uuid.uuid4().hex[:10]}", mobile_number="+14155550124", phone_number_sid="PN" + "1" * 32,
-        timings=Timings(), **changes))
+        timings=timings, **changes))
 
 
 def conversion_request(trust_bundle_sid: str, brand_sid: str, **changes: Any) -> LegacyConversionRequest:
