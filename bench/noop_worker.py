@@ -10,7 +10,6 @@ import signal
 import sys
 
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from a2p.constants import OTP_RESEND_RATE_PER_SECOND
 from a2p.logging import configure_logging
@@ -30,8 +29,8 @@ async def main() -> int:
     configure_logging(settings.log_level, settings.log_format)
     client = await connect(settings)
     queue = settings.temporal_task_queue
-    # The registration worker's runner, with the no-op's module passed through as ours are.
-    runner = SandboxedWorkflowRunner(restrictions=WORKFLOW_RUNNER.restrictions.with_passthrough_modules("bench"))
+    # The registration worker's runner: the no-op's module is sandboxed as ours are.
+    runner = WORKFLOW_RUNNER
     workers = [
         Worker(client, task_queue=queue, workflows=[NoopWorkflow], activities=[noop],
                workflow_runner=runner,

@@ -23,14 +23,12 @@ from workflows.policies import OTP_TASK_QUEUE_SUFFIX
 # they are cancelled; a cancelled call is retried elsewhere, safely (creates look before creating).
 GRACEFUL_SHUTDOWN = timedelta(seconds=10)
 
-# The sandbox re-imports a workflow's module for every run it caches, unless it is passed through.
-# Our workflow code is deterministic at import (constants, classes; no module state changes), so
-# it is imported once per process: a cached registration then costs its state, not a copy of its
-# code (measured: ~0.33 -> ~0.22 MB each). The sandbox no longer guards these modules against wall
-# clock reads and I/O: tests/unit/test_workflow_code.py does. Workers, the replay tests and the
-# benchmark's no-op use this runner.
+# Temporal's sandbox imports the workflow code afresh for each workflow run it caches and stops
+# what would break determinism in it (wall clock, I/O, random, threads) at run time. Only our
+# domain models (`a2p`: pydantic models, constants, no state) and pydantic are passed through,
+# imported once per process. Workers, the replay tests and the benchmark's no-op use this runner.
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(
-    restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows", "a2p"))
+    restrictions=SandboxRestrictions.default.with_passthrough_modules("a2p"))
 
 
 @contextlib.asynccontextmanager

@@ -31,7 +31,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from a2p.requests import CampaignDetails, Correction, MessagingServiceSpec
     from a2p.timings import Timings, human_duration
-    from workflows.policies import CALL_OPTIONS, OTP_TASK_QUEUE_SUFFIX
+
+# Our own workflow code is imported inside the sandbox, which guards it (clock, I/O, randomness).
+from workflows.policies import CALL_OPTIONS, OTP_TASK_QUEUE_SUFFIX
 
 T = TypeVar("T", bound=BaseModel)
 

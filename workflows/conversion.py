@@ -27,8 +27,9 @@ with workflow.unsafe.imports_passed_through():
     from a2p.constants import SOLE_PROPRIETOR_END_USER_TYPE, SOLE_PROPRIETOR_TRUST_POLICY_SID, explain
     from a2p.progress import Phase, Problem, RegistrationStatus
     from a2p.requests import Correction, LegacyConversionRequest
-    from workflows.base import Ended, RegistrationBase, _explanations
-    from workflows.registration import sole_proprietor_attributes
+
+from workflows.base import Ended, RegistrationBase, _explanations
+from workflows.registration import sole_proprietor_attributes
 
 # A trust bundle that is not twilio-rejected: what the ISV must do (seed 001: "reach out to Support
 # about how to reject the Bundle. This is required for starting this process").

@@ -24,7 +24,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from a2p.progress import Phase, Problem, RegistrationStatus
     from a2p.requests import Correction, CustomerIdentity, RegistrationRequest
-    from workflows.base import RegistrationBase, _explanations
+
+from workflows.base import RegistrationBase, _explanations
 
 POLICY = {"customer_profile": STARTER_PROFILE_POLICY_SID, "trust_bundle": SOLE_PROPRIETOR_TRUST_POLICY_SID}
 LABEL = {"customer_profile": "customer profile", "trust_bundle": "trust bundle"}
