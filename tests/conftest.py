@@ -3,12 +3,10 @@ test session on free ports and stopped cleanly."""
 
 from __future__ import annotations
 
-import os
-import sys
-
 import pytest
 
 from a2p.logging import configure_logging
+from a2p.process import exit_now
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -35,6 +33,4 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     everything, leave with its exit status and skip the teardown."""
     status = getattr(config, "_a2p_exitstatus", None)
     if status is not None:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(status)
+        exit_now(status)

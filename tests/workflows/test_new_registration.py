@@ -5,6 +5,7 @@ of wall time for days of virtual time. Driven as an operator drives it: starter.
 from __future__ import annotations
 
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 
@@ -119,7 +120,7 @@ async def test_otp_resent_every_24_h_until_the_30_day_deadline_then_the_operator
     for request in (waited, ended):
         expired = await wait_phase(client, request.workflow_id, Phase.OTP_EXPIRED, timeout=90)
         resent_at = [e.at for e in expired.timeline if e.note.startswith("OTP re-sent")]
-        gaps = [b - a for a, b in zip(resent_at, resent_at[1:])]
+        gaps = [b - a for a, b in pairwise(resent_at)]
         assert len(resent_at) == expired.otp.resends == accounts[request.workflow_id].otp_resends == 29
         assert all(DAY <= gap < DAY + timedelta(minutes=1) for gap in gaps), gaps
         registered = next(e.at for e in expired.timeline if e.note.startswith("brand registered"))
