@@ -9,8 +9,19 @@ from a2p.logging import configure_logging
 from a2p.process import exit_now
 
 
+# End-to-end suites that drive registrations in real (compressed) time: `-m "not slow"` leaves
+# them out; tests/workflows covers the same flows on a time-skipping server in seconds.
+SLOW = ("tests/reliability/", "tests/integration/test_registration.py", "tests/integration/test_conversion.py")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     configure_logging("WARNING")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid.startswith(SLOW):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
