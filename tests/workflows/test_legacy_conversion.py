@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from a2p.calls import Call
 from a2p.progress import OperatorDecision, Phase
+from a2p.requests import Correction
 from starter import registrations
 from tests.factories import EXAMPLE, wait_phase
 from tests.workflows.conftest import conversion_request
-from tests.workflows.fake_twilio import Account, Review
+from tests.workflows.fake_twilio import Account, Review, rejected
 
 WRITES = {Call.CREATE_END_USER, Call.UPDATE_END_USER, Call.ASSIGN_ENTITY, Call.SUBMIT_BUNDLE, Call.UPDATE_BRAND}
 
@@ -70,3 +73,28 @@ async def test_an_approved_brand_is_not_updated_blindly(client, ts_settings, ts_
     final = await registrations.final_status(client, request.workflow_id)
     assert final.phase == Phase.FAILED
     assert account.count(Call.UPDATE_BRAND) == 0
+
+
+async def test_a_rejected_trust_bundle_is_corrected_before_the_brand_is_updated(client, ts_settings, ts_queue, fake):
+    account = Account()
+    bundle_sid, brand_sid = account.legacy()
+    account.bundle_reviews["trust_bundle"] = [rejected("The mobile number is not valid")]
+    request = conversion_request(bundle_sid, brand_sid)
+    fake.accounts[request.workflow_id] = account
+
+    await registrations.start_conversion(client, ts_settings, request, task_queue=ts_queue)
+    parked = await wait_phase(client, request.workflow_id, Phase.NEEDS_ATTENTION)
+    assert parked.problem.source == "trust_bundle" and "mobile number is not valid" in parked.problem.summary
+    assert account.count(Call.UPDATE_BRAND) == 0
+
+    with pytest.raises(registrations.UpdateRefused, match="changes only the sole proprietor's details"):
+        await registrations.correct(client, request.workflow_id, Correction(email="john@doephotography.example.com"))
+    await registrations.correct(client, request.workflow_id, Correction(mobile_number="+14155550177"))
+    final = await registrations.final_status(client, request.workflow_id)
+
+    assert final.phase == Phase.COMPLETED, final.problem
+    assert account.bundles[bundle_sid].submissions == 2
+    end_user = final.sids.sole_proprietor_end_user
+    assert account.end_users[end_user]["attributes"]["mobile_phone_number"] == "+14155550177"
+    calls = [c for c, _ in account.calls]
+    assert calls.index(Call.UPDATE_BRAND) > max(i for i, c in enumerate(calls) if c == Call.SUBMIT_BUNDLE)
