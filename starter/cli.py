@@ -20,19 +20,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 from pathlib import Path
 
 from pydantic import ValidationError
 
-
-def _exit(code: int) -> None:
-    # The Temporal SDK's native runtime can crash while the interpreter tears down
-    # (temporalio/sdk-python#300): flush and leave without teardown so the exit code is ours.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+from a2p.process import exit_now as _exit
 
 
 def _parser() -> argparse.ArgumentParser:

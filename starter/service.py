@@ -430,7 +430,7 @@ async def _within(awaitable: Awaitable[Any], budget: float, kind: str) -> None:
         await asyncio.wait_for(awaitable, budget)
     except HTTPException:
         raise
-    except Exception as err:  # noqa: BLE001 - anything not delivered must be re-delivered
+    except Exception as err:  # anything not delivered must be re-delivered
         transient = _unreachable(err)
         log.warning("webhook_not_delivered", kind=kind, error=str(err) or type(err).__name__,
                     reason="Temporal unreachable" if transient else "unexpected error", exc_info=not transient)

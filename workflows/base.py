@@ -33,8 +33,10 @@ with workflow.unsafe.imports_passed_through():
     )
     from a2p.requests import CampaignDetails, Correction, merge_campaign
     from a2p.timings import Timings
-    from workflows import visibility
-    from workflows.policies import CALL_OPTIONS, OTP_TASK_QUEUE_SUFFIX
+
+# Our own workflow code is imported inside the sandbox, which guards it (clock, I/O, randomness).
+from workflows import visibility
+from workflows.policies import CALL_OPTIONS, OTP_TASK_QUEUE_SUFFIX
 
 T = TypeVar("T", bound=BaseModel)
 

@@ -27,10 +27,10 @@ with workflow.unsafe.imports_passed_through():
     from a2p.constants import SOLE_PROPRIETOR_END_USER_TYPE, explain
     from a2p.progress import CarriedState, Phase, Problem, RegistrationStatus
     from a2p.requests import SOLE_PROPRIETOR_CORRECTION_FIELDS, Correction, LegacyConversionRequest
-    from workflows.base import Ended
-    from workflows.bundles import sole_proprietor_attributes
-    from workflows.base import FAILURE_PATHS
-    from workflows.phases import Phases
+
+from workflows.base import FAILURE_PATHS, Ended
+from workflows.bundles import sole_proprietor_attributes
+from workflows.phases import Phases
 
 # A trust bundle that is not twilio-rejected: what the ISV must do (seed 001: "reach out to Support
 # about how to reject the Bundle. This is required for starting this process").

@@ -21,8 +21,9 @@ with workflow.unsafe.imports_passed_through():
     from a2p.progress import OperatorDecision, Phase, Problem
     from a2p.requests import CampaignDetails, Correction, MessagingServiceSpec, merge_campaign
     from a2p.timings import human_duration
-    from workflows.base import FAILURE_PATHS, REMEDY_BY_CODE, Ended, Refused, explanations
-    from workflows.bundles import BundleSteps
+
+from workflows.base import FAILURE_PATHS, REMEDY_BY_CODE, Ended, Refused, explanations
+from workflows.bundles import BundleSteps
 
 # Brand states only a person can resolve: the action to take, in Twilio's Console or with Support.
 BRAND_NEEDS_PERSON = {

@@ -26,9 +26,10 @@ with workflow.unsafe.imports_passed_through():
         SOLE_PROPRIETOR_CORRECTION_FIELDS, STARTER_CORRECTION_FIELDS, Correction, CustomerIdentity,
         RegistrationRequest,
     )
-    from workflows.bundles import sole_proprietor_attributes
-    from workflows.base import FAILURE_PATHS
-    from workflows.phases import Phases
+
+from workflows.base import FAILURE_PATHS
+from workflows.bundles import sole_proprietor_attributes
+from workflows.phases import Phases
 
 
 class RegistrationInput(BaseModel):
