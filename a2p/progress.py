@@ -49,7 +49,7 @@ class Problem(_Model):
     failed_requirements: list[RequirementFailure] = Field(default_factory=list)
     explanations: list[str] = Field(default_factory=list)
     remedy: str = ""                # what a person does, in words
-    accepts: list[Action] = Field(default_factory=lambda: ["retry", "end"])
+    accepts: list[Action] = Field(default_factory=lambda: list[Action](["retry", "end"]))
     correction_fields: list[str] = Field(default_factory=list)
     at: datetime | None = None
 

@@ -344,7 +344,7 @@ class RegistrationBase:
                 schedule_to_close_timeout=opts.schedule_to_close,
                 retry_policy=opts.retry, summary=summary,
             )
-            await workflow.wait_condition(lambda: handle.done() or self._cancel_reason is not None)
+            await workflow.wait_condition(self._done_or_cancelled(handle))
             if not handle.done():
                 handle.cancel()
                 try:
@@ -372,6 +372,9 @@ class RegistrationBase:
                     problem.remedy = "check Twilio's status page, then `decide retry`; or `decide end`"
                 self.status.last_error = problem
                 await self._attention(problem)  # returns on "retry"
+
+    def _done_or_cancelled(self, handle: asyncio.Future[Any]) -> Callable[[], bool]:
+        return lambda: handle.done() or self._cancel_reason is not None
 
     # ---- waiting ----------------------------------------------------------------------
 

@@ -75,7 +75,7 @@ class BundleSteps(RegistrationBase):
 
     def _created(self) -> list[BundleKind]:
         sids = self.status.sids
-        return [k for k, sid in zip(KINDS, (sids.customer_profile, sids.trust_bundle)) if sid]
+        return [k for k, sid in zip(KINDS, (sids.customer_profile, sids.trust_bundle), strict=True) if sid]
 
     async def _submit(self, kind: BundleKind) -> None:
         """Evaluate against the policy; submit only when compliant. Noncompliant: report every
