@@ -10,6 +10,8 @@ from typing import Any
 
 import structlog
 
+from a2p.calls import ErrorType
+
 _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 _PHONE = re.compile(r"\+?\d[\d\s().-]{7,}\d")
 _SECRET_KEYS = ("token", "secret", "password", "authorization", "auth")
@@ -57,6 +59,22 @@ def _mask_processor(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, An
     return out
 
 
+# A failed Twilio call (a2p.calls.ErrorType) is logged by the activity in one line (call, status,
+# code, attempt), so the Temporal SDK's own "Completing activity as failed" record, with its
+# traceback, is kept only at DEBUG.
+_TWILIO_ERROR_TYPES = frozenset(str(t) for t in ErrorType)
+
+
+class _RepeatedActivityFailure(logging.Filter):
+    """Drops the SDK's traceback of a Twilio call failure unless the level is DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name != "temporalio.activity" or not record.exc_info or logging.getLogger().level <= logging.DEBUG:
+            return True
+        err = record.exc_info[1]
+        return getattr(err, "type", None) not in _TWILIO_ERROR_TYPES
+
+
 def configure_logging(level: str = "INFO", fmt: str = "console", stream: Any = None) -> None:
     """structlog for our logs, and the standard library's (the Temporal SDK's, uvicorn's, ...)
     routed through the same masking and rendering: JSON in production, console in development."""
@@ -81,6 +99,7 @@ def configure_logging(level: str = "INFO", fmt: str = "console", stream: Any = N
         foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
     ))
+    handler.addFilter(_RepeatedActivityFailure())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

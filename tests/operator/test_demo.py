@@ -1,0 +1,133 @@
+"""`a2p demo` as a tool: it says how to reach its stack, the `a2p` CLI works against it with only
+Temporal's settings, and Ctrl-C or SIGTERM stop every process it started within 10 s."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+
+import httpx
+import pytest
+
+from sandbox.testing import free_port
+from tests.operator.conftest import A2P, STOP_BOUND, Demo, start_demo
+
+pytestmark = pytest.mark.slow
+
+
+def workflow_id(demo: Demo) -> str:
+    return demo.value(r"a2p status (a2p-registration-\S+)")
+
+
+def cli_env(demo: Demo, *, keys: bool = True, **extra: str) -> dict[str, str]:
+    """The environment an operator gets from the demo's printed TEMPORAL_ line: no Twilio settings."""
+    env = {k: v for k, v in demo.env.items() if k != "A2P_PAYLOAD_KEYS"}
+    for pair in demo.value(r"export (TEMPORAL_ADDRESS=\S+ TEMPORAL_UI_URL=\S+)").split():
+        name, _, value = pair.partition("=")
+        env[name] = value
+    if keys:
+        env["A2P_PAYLOAD_KEYS"] = demo.env["A2P_PAYLOAD_KEYS"]
+    return env | extra
+
+
+def a2p(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([A2P, *args], env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_the_demo_says_how_to_reach_its_stack_and_that_payloads_are_encrypted(kept_up_demo):
+    out = kept_up_demo.output()
+    assert "result: COMPLETED" in out
+    assert "payloads  encrypted with key 'demo-key' (A2P_PAYLOAD_KEYS)" in out
+    assert "export TEMPORAL_ADDRESS=127.0.0.1:" in out and "export TWILIO_API_BASE_URL=http://127.0.0.1:" in out
+    assert kept_up_demo.env["A2P_PAYLOAD_KEYS"].split(":", 1)[1] not in out  # the key itself is never printed
+
+
+def test_read_only_commands_work_with_only_temporal_settings(kept_up_demo):
+    env, wid = cli_env(kept_up_demo), workflow_id(kept_up_demo)
+
+    status = a2p(env, "status", wid)
+    assert status.returncode == 0, status.stderr
+    assert "phase      COMPLETED" in status.stdout and "campaign VERIFIED" in status.stdout
+    assert len(status.stdout.splitlines()) <= 15  # a person's view, not the document
+
+    document = json.loads(a2p(env, "status", wid, "--json").stdout)
+    assert document["status"]["phase"] == "COMPLETED" and document["pending_calls"] == []
+
+    table = a2p(env, "list")
+    assert table.returncode == 0, table.stderr
+    header, *rows = table.stdout.splitlines()
+    assert header.split() == ["WORKFLOW", "ID", "PHASE", "BRAND", "IDENTITY", "CAMPAIGN", "STARTED"]
+    assert any(r.startswith(wid) and "COMPLETED" in r for r in rows)
+    assert [r["workflow_id"] for r in json.loads(a2p(env, "list", "--json").stdout)] == [wid]
+
+    counts = a2p(env, "list", "--counts")
+    assert counts.returncode == 0, counts.stderr
+    assert counts.stdout.split("\n")[0].split() == ["STARTED", "0"]
+    assert "COMPLETED" in counts.stdout and ["COMPLETED", "1"] in [line.split() for line in counts.stdout.splitlines()]
+
+
+def test_cli_errors_are_one_line_naming_what_to_fix(kept_up_demo):
+    env, wid = cli_env(kept_up_demo), workflow_id(kept_up_demo)
+
+    bogus = a2p(env, "list", "--phase", "bogus")
+    assert bogus.returncode == 2 and "invalid choice: 'bogus'" in bogus.stderr
+
+    no_keys = a2p(cli_env(kept_up_demo, keys=False), "status", wid)
+    assert no_keys.returncode == 1 and no_keys.stdout == ""
+    assert no_keys.stderr.strip().splitlines() == [
+        "error: the registration's payloads are encrypted: set A2P_PAYLOAD_KEYS to the keys the workers use"]
+
+    port = free_port()
+    down = a2p(env | {"TEMPORAL_ADDRESS": f"127.0.0.1:{port}"}, "status", wid)
+    assert down.returncode == 1
+    assert down.stderr.strip().splitlines() == [
+        f"error: Temporal unreachable at 127.0.0.1:{port}: start it, or set TEMPORAL_ADDRESS "
+        "(and TEMPORAL_NAMESPACE) to where it runs"]
+
+    secret = "c2VjcmV0LWtleS1tYXRlcmlhbC10aGF0LW11c3Qtbm90LXByaW50"
+    bad_key = a2p(env | {"A2P_PAYLOAD_KEYS": secret}, "status", wid)
+    assert bad_key.returncode == 2 and "A2P_PAYLOAD_KEYS: key #1: expected <key id>:<base64 key>" in bad_key.stderr
+    assert secret[:4] not in bad_key.stderr
+
+    unknown = a2p(env, "status", "a2p-registration-nobody")
+    assert unknown.returncode == 1
+    assert unknown.stderr.strip() == "error: no registration a2p-registration-nobody in namespace default"
+
+
+def test_every_command_says_what_it_does():
+    top = subprocess.run([A2P, "--help"], capture_output=True, text=True).stdout
+    for command in ("demo", "sandbox", "worker", "service", "start", "convert", "status", "list", "correct",
+                    "decide", "resend-otp", "cancel"):
+        line = next((l for l in top.splitlines() if l.strip().startswith(command)), "")
+        assert len(line.split()) > 2 or command == "resend-otp", f"{command} has no description in --help"
+    assert subprocess.run([A2P, "sandbox", "--help"], capture_output=True, text=True).stdout.startswith(
+        "usage: a2p sandbox")
+
+
+def test_service_answers_at_its_root_and_counts_registrations_per_phase(kept_up_demo):
+    url = kept_up_demo.value(r"service   (http://\S+)")
+    key = kept_up_demo.value(r"\(API key (\S+)\)")
+    root = httpx.get(f"{url}/").json()
+    assert root["name"] == "a2p-registrar" and root["version"] and root["links"]["docs"].endswith("/docs")
+    assert httpx.get(f"{url}/v1/registrations/counts").status_code == 401
+    counts = httpx.get(f"{url}/v1/registrations/counts", headers={"Authorization": f"Bearer {key}"}).json()
+    assert counts["counts"]["COMPLETED"] == 1 and counts["total"] == 1
+    assert set(counts["counts"]) >= {"STARTED", "BRAND_REVIEW", "NEEDS_ATTENTION", "OTP_EXPIRED", "CANCELLED"}
+
+
+def test_ctrl_c_during_a_registration_stops_every_process_within_10_s(tmp_path):
+    demo = start_demo(tmp_path)  # no A2P_PAYLOAD_KEYS
+    demo.wait_for(r"registration \S+ started", 180)
+    assert "payloads  in clear (A2P_PAYLOAD_KEYS unset)" in demo.output()
+    code, took, left = demo.stop(signal.SIGINT, group=True)  # a terminal's Ctrl-C: the whole foreground group
+    assert code == 130 and took < STOP_BOUND and left == set(), (code, took, left, demo.output()[-2000:])
+    assert "Traceback" not in demo.output()
+
+
+def test_sigterm_stops_the_kept_up_demo_and_every_process_it_started(kept_up_demo):
+    """Last of this package's uses of the kept-up demo (it ends it)."""
+    code, took, left = kept_up_demo.stop(signal.SIGTERM, group=False)
+    assert code == 143 and took < STOP_BOUND and left == set(), (code, took, left)
+    assert "Traceback" not in kept_up_demo.output()
