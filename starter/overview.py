@@ -12,12 +12,14 @@ from datetime import datetime, timezone
 from importlib import metadata
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from a2p import search_attributes as sa
+from a2p.codec import PayloadKeyMissing
 from a2p.progress import Phase, RegistrationStatus
 from starter.registrations import get_status, visibility_query
 
@@ -35,6 +37,11 @@ def version() -> str:
 
 
 class PhaseCounts(BaseModel):
+    model_config = {"json_schema_extra": {"examples": [{
+        "counts": {"STARTED": 0, "CUSTOMER_PROFILE": 2, "TRUST_BUNDLE": 1, "BRAND_REVIEW": 4, "OTP_VERIFICATION": 7,
+                   "CAMPAIGN": 3, "NEEDS_ATTENTION": 1, "OTP_EXPIRED": 0, "COMPLETED": 120, "FAILED": 2,
+                   "CANCELLED": 1}, "total": 141}]}}
+
     counts: dict[str, int] = Field(description="registrations (and conversions) per A2PPhase; every phase is listed")
     total: int
 
@@ -177,6 +184,18 @@ def render_status(view: StatusView, web_ui: str | None = None, now: datetime | N
 
 
 # ---- the service's routes --------------------------------------------------------------------------
+
+
+def install(app: FastAPI, api_dependencies: list[Any]) -> None:
+    """What this module adds to the service: its routes (before ``/v1/registrations/{workflow_id}``,
+    so that "counts" is not taken for a workflow id), and a payload it cannot decrypt answered
+    with what to set instead of a bare 500."""
+    app.include_router(router(api_dependencies))
+
+    @app.exception_handler(PayloadKeyMissing)
+    async def _undecryptable(request: Request, exc: PayloadKeyMissing) -> JSONResponse:
+        return JSONResponse(status_code=500, content={"error": "cannot decrypt the registration's payloads",
+                                                      "reason": str(exc)})
 
 
 def router(api_dependencies: list[Any]) -> APIRouter:

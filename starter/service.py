@@ -157,7 +157,7 @@ def create_app(settings: Settings, client: Client | None = None, *,
                                 headers={"WWW-Authenticate": "Bearer"})
 
     Authed = Depends(api_key)
-    app.include_router(overview.router([Authed]))  # GET /, GET /v1/registrations/counts
+    overview.install(app, [Authed])  # GET /, GET /v1/registrations/counts, undecryptable payloads named
 
     def started_view(request: Request, s: registrations.Started) -> Started:
         path = request.app.url_path_for("get_registration", workflow_id=s.workflow_id)

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import threading
+import uuid
 import signal
 import subprocess
+import time
 
 import httpx
 import pytest
@@ -124,6 +128,62 @@ def test_ctrl_c_during_a_registration_stops_every_process_within_10_s(tmp_path):
     code, took, left = demo.stop(signal.SIGINT, group=True)  # a terminal's Ctrl-C: the whole foreground group
     assert code == 130 and took < STOP_BOUND and left == set(), (code, took, left, demo.output()[-2000:])
     assert "Traceback" not in demo.output()
+
+
+def test_a_service_without_the_keys_says_which_setting_is_missing(kept_up_demo, tmp_path):
+    """`a2p service` pointed at the demo's Temporal, without A2P_PAYLOAD_KEYS: asked for an
+    encrypted registration, it names the setting instead of a bare 500."""
+    env = cli_env(kept_up_demo, keys=False)
+    for pair in kept_up_demo.value(r"export (TWILIO_API_BASE_URL=.*)").split():
+        name, _, value = pair.partition("=")
+        env[name] = value
+    port = free_port()
+    env |= {"A2P_SERVICE_PORT": str(port), "A2P_SERVICE_API_KEY": "operator-test-key", "LOG_LEVEL": "ERROR"}
+    service = subprocess.Popen([A2P, "service"], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert service.poll() is None and time.monotonic() < deadline, service.stderr.read()
+            time.sleep(0.1)
+        answer = httpx.get(f"{url}/v1/registrations/{workflow_id(kept_up_demo)}",
+                           headers={"Authorization": "Bearer operator-test-key"}, timeout=30)
+        assert answer.status_code == 500
+        assert "set A2P_PAYLOAD_KEYS" in answer.json()["reason"]
+    finally:
+        service.send_signal(signal.SIGTERM)
+        service.wait(15)
+
+
+def test_convert_wait_beats_every_30_s_and_ctrl_c_prints_the_summary_so_far(kept_up_demo, tmp_path):
+    """No worker polls the task queue, so the conversion stays STARTED: `convert --wait` says it
+    still waits at least every 30 s, and Ctrl-C prints the counts so far and exits 130."""
+    env = cli_env(kept_up_demo)
+    for pair in kept_up_demo.value(r"export (TWILIO_API_BASE_URL=.*)").split():
+        name, _, value = pair.partition("=")
+        env[name] = value
+    env["TEMPORAL_TASK_QUEUE"] = f"nobody-polls-{uuid.uuid4().hex[:8]}"
+    request = tmp_path / "customer.json"
+    request.write_text(json.dumps({
+        "isv_customer_id": f"crm-wait-{uuid.uuid4().hex[:8]}", "trust_bundle_sid": "BU" + "a" * 32,
+        "brand_sid": "BN" + "b" * 32, "brand_name": "Jane Doe Bakery", "mobile_number": "+14155550142"}))
+    proc = subprocess.Popen([A2P, "convert", str(request), "--wait"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    follower = Demo(process=proc, env=env)
+    threading.Thread(target=lambda: follower.lines.extend(line.rstrip("\n") for line in proc.stdout),
+                     daemon=True).start()
+    follower.wait_for(r"1 in file: 1 created", 30)
+    follower.wait_for(r"\[\s*3\d\.\ds\] still waiting: STARTED 1", 45)
+    code, took, _ = follower.stop(signal.SIGINT, group=True)
+    assert code == 130 and took < 5, (code, took, follower.output())
+    assert re.search(r"so far: STARTED 1", follower.output()) and "interrupted" in follower.output()
+    assert "Traceback" not in follower.output()
 
 
 def test_sigterm_stops_the_kept_up_demo_and_every_process_it_started(kept_up_demo):
