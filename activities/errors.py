@@ -37,7 +37,7 @@ log = structlog.get_logger("a2p.activities")
 
 def to_activity_error(exc: BaseException) -> ApplicationError:
     if isinstance(exc, TwilioRestException):
-        err = TwilioError(code=exc.code, message=exc.msg or str(exc))
+        err = TwilioError(code=exc.code, message=exc.msg or str(exc), http_status=exc.status)
         if exc.status == 429:
             # Honour Retry-After, with jitter so that throttled activities don't return in a herd.
             delay = (RETRY_AFTER.get() or 1.0) * random.uniform(1.0, 1.5)

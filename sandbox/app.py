@@ -16,7 +16,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from . import addresses, brands, control, errors, messaging, trusthub
+from . import accounts, addresses, brands, control, errors, messaging, trusthub
 from .config import SandboxConfig
 from .core import Sandbox
 from .faults import FaultMiddleware
@@ -45,7 +45,8 @@ def create_app(config: SandboxConfig | None = None, db_path: str | None = None) 
             await sandbox.stop()
 
     app = Starlette(
-        routes=[*control.routes, *trusthub.routes, *addresses.routes, *brands.routes, *messaging.routes],
+        routes=[*control.routes, *trusthub.routes, *accounts.routes, *addresses.routes, *brands.routes,
+                *messaging.routes],
         middleware=[Middleware(FaultMiddleware, sandbox=sandbox)],
         exception_handlers={404: _http_error, 405: _http_error},
         lifespan=lifespan,

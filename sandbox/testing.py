@@ -182,6 +182,21 @@ class _ControlAPI:
         return self._call("POST", "/sandbox/tcr/uses", json=_compact(mobile_number=mobile_number, email=email,
                                                                       address=address, uses=uses))
 
+    def set_brand_status(self, brand_sid: str, status: str, identity_status: str | None = None,
+                         errors: list[dict] | None = None, update_count: int | None = None) -> Any:
+        """Force a brand's ``status`` (and ``identity_status``; ``errors`` = ``[{code, message}]``;
+        ``update_count``: updates made so far, e.g. in the Console) and send the matching Event Streams
+        event; answers the brand's API JSON."""
+        return self._call("POST", f"/sandbox/brands/{brand_sid}/status",
+                          json=_compact(status=status, identity_status=identity_status, errors=errors,
+                                        update_count=update_count))
+
+    def set_campaign_status(self, campaign_sid: str, status: str, errors: list[dict] | None = None) -> Any:
+        """Force a campaign's ``status`` (``errors`` = ``[{code, message, fields}]``) and send the matching
+        Event Streams event; answers the campaign's API JSON."""
+        return self._call("POST", f"/sandbox/campaigns/{campaign_sid}/status",
+                          json=_compact(status=status, errors=errors))
+
     def webhooks(self) -> Any:
         """Webhook delivery attempts: ``{attempts: [...], counts, pending}``."""
         return self._call("GET", "/sandbox/webhooks")
