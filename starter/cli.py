@@ -319,13 +319,12 @@ async def _follow(client, ids: list[str], timeout: float | None) -> dict[str, st
             loop.remove_signal_handler(sig)
 
 
-async def _service() -> int:
+async def _service(settings) -> int:
     from a2p.logging import configure_logging
-    from a2p.settings import settings_or_exit
     from starter.service import run_service
 
-    settings = settings_or_exit()
     configure_logging(settings.log_level, settings.log_format)
+    await _connect(settings)  # Temporal reachable, else one line saying where it was looked for
     await run_service(settings)
     return 0
 
@@ -337,12 +336,17 @@ def main(argv: list[str] | None = None) -> None:
 
         sys.exit(sandbox_main(argv[1:], prog="a2p sandbox"))
     args = _parser().parse_args(argv)
-    if args.command == "worker":
+    if args.command in ("worker", "service"):
+        from a2p.settings import settings_or_exit
         from worker.__main__ import main as worker_main
 
-        _exit(asyncio.run(worker_main()))
-    if args.command == "service":
-        _exit(asyncio.run(_service()))
+        settings = settings_or_exit()
+        try:
+            code = asyncio.run(worker_main() if args.command == "worker" else _service(settings))
+        except Exception as err:  # noqa: BLE001 - e.g. Temporal unreachable: one line, not a traceback
+            print(f"error: {describe_error(err, settings)}", file=sys.stderr)
+            code = 1
+        _exit(code)
     if args.command == "demo":
         from starter.local_stack import run_demo_process
 

@@ -91,6 +91,14 @@ def test_cli_errors_are_one_line_naming_what_to_fix(kept_up_demo):
         f"error: Temporal unreachable at 127.0.0.1:{port}: start it, or set TEMPORAL_ADDRESS "
         "(and TEMPORAL_NAMESPACE) to where it runs"]
 
+    for command in ("worker", "service"):  # they need Twilio's settings too
+        twilio = dict(pair.partition("=")[::2] for pair in
+                      kept_up_demo.value(r"export (TWILIO_API_BASE_URL=.*)").split())
+        refused = a2p(env | twilio | {"TEMPORAL_ADDRESS": f"127.0.0.1:{port}", "A2P_SERVICE_PORT": "0"}, command)
+        assert refused.returncode == 1 and refused.stderr.strip().splitlines() == [
+            f"error: Temporal unreachable at 127.0.0.1:{port}: start it, or set TEMPORAL_ADDRESS "
+            "(and TEMPORAL_NAMESPACE) to where it runs"], refused.stderr
+
     secret = "c2VjcmV0LWtleS1tYXRlcmlhbC10aGF0LW11c3Qtbm90LXByaW50"
     bad_key = a2p(env | {"A2P_PAYLOAD_KEYS": secret}, "status", wid)
     assert bad_key.returncode == 2 and "A2P_PAYLOAD_KEYS: key #1: expected <key id>:<base64 key>" in bad_key.stderr
