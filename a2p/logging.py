@@ -14,6 +14,7 @@ from a2p.calls import ErrorType
 
 _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 _PHONE = re.compile(r"\+?\d[\d\s().-]{7,}\d")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _SECRET_KEYS = ("token", "secret", "password", "authorization", "auth")
 
 
@@ -32,8 +33,8 @@ def mask_phone(value: str) -> str:
 def mask(value: Any) -> Any:
     """Mask emails and phone numbers anywhere inside a log value."""
     if isinstance(value, str):
-        # SIDs are 2 letters + 32 hex: leave them alone (their digits are not phone numbers).
-        if re.fullmatch(r"[A-Z]{2}[0-9a-fA-F]{32}", value):
+        # SIDs (2 letters + 32 hex) and UUIDs (run ids) are left alone: their digits are not phone numbers.
+        if re.fullmatch(r"[A-Z]{2}[0-9a-fA-F]{32}", value) or _UUID.fullmatch(value):
             return value
         return mask_phone(mask_email(value))
     if isinstance(value, dict):

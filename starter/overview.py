@@ -166,7 +166,8 @@ def render_status(view: StatusView, web_ui: str | None = None, now: datetime | N
     for call in view.pending_calls:
         line = f"  calling    {call.call} (attempt {call.attempt}"
         line += f", next {_ago(call.next_attempt_at, now)}" if call.next_attempt_at else ""
-        line += f", retried until {_ago(call.retries_until, now)})" if call.retries_until else ")"
+        line += f", retried for up to {_ago(call.retries_until, now).removeprefix('in ')} more)" \
+            if call.retries_until and call.retries_until > now else ")"
         lines.append(line)
         if call.last_failure:
             lines.append(f"             last failure: {call.last_failure}")

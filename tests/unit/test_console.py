@@ -46,3 +46,17 @@ def test_its_traceback_is_kept_at_debug():
 def test_other_activity_failures_keep_their_traceback():
     text = run_at("WARNING", RuntimeError("a bug in our code"))
     assert "Completing activity as failed" in text and "Traceback" in text and "a bug in our code" in text
+
+
+def test_run_ids_stay_readable_while_phone_numbers_are_masked():
+    out = io.StringIO()
+    configure_logging("INFO", stream=out)
+    try:
+        import structlog
+
+        structlog.get_logger("a2p.activities").warning(
+            "twilio_call_failed", run_id="01a234a5-7919-a454-7a12-123456788951", error="mobile +14155550124")
+    finally:
+        configure_logging("WARNING")
+    text = out.getvalue()
+    assert "run_id=01a234a5-7919-a454-7a12-123456788951" in text and "+14155550124" not in text and "***0124" in text
