@@ -348,6 +348,12 @@ def main(argv: list[str] | None = None) -> None:
             code = 1
         _exit(code)
     if args.command == "demo":
+        import signal
+
+        # Until the demo's own handlers are in place (its imports take a moment), Ctrl-C or SIGTERM
+        # simply end it: nothing has been started yet.
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda signum, frame: _exit(128 + signum))
         from starter.local_stack import run_demo_process
 
         _exit(run_demo_process(keep_up=args.keep_up, request_file=args.request))

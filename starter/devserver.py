@@ -80,19 +80,35 @@ class DevServerProcess:
             self.process = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=log,
                                             stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
+        # First the port, with plain sockets (promptly cancelled when the demo is stopped while
+        # starting: a client connect in progress is not), then the client.
+        while not await self._port_open():
+            self._check(deadline, timeout)
+            await asyncio.sleep(0.2)
         while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the Temporal dev server exited with {self.process.returncode} "
-                                   f"(its log: {self.log_file})")
             try:
                 client = await asyncio.wait_for(connect(), 5)
                 await client.count_workflows()  # the namespace and visibility are up
                 return client
             except Exception:  # noqa: BLE001 - not up yet
-                if time.monotonic() > deadline:
-                    self.kill()
-                    raise TimeoutError(f"the Temporal dev server did not answer within {timeout:.0f} s") from None
+                self._check(deadline, timeout)
                 await asyncio.sleep(0.3)
+
+    async def _port_open(self) -> bool:
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", self.port), 1)
+        except (OSError, asyncio.TimeoutError):
+            return False
+        writer.close()
+        return True
+
+    def _check(self, deadline: float, timeout: float) -> None:
+        if self.process is not None and self.process.poll() is not None:
+            raise RuntimeError(f"the Temporal dev server exited with {self.process.returncode} "
+                               f"(its log: {self.log_file})")
+        if time.monotonic() > deadline:
+            self.kill()
+            raise TimeoutError(f"the Temporal dev server did not answer within {timeout:.0f} s")
 
     def stop(self, timeout: float = 5.0) -> None:
         if self.process is None or self.process.poll() is not None:

@@ -169,12 +169,16 @@ class Children:
 
     def kill_all(self) -> None:
         for child in self.items:
-            proc = child.process
-            if proc is not None and proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                with contextlib.suppress(Exception):
-                    proc.wait(2)
+            self.kill(child)
+
+    @staticmethod
+    def kill(child: DevServerProcess | SandboxProcess) -> None:
+        proc = child.process
+        if proc is not None and proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(Exception):
+                proc.wait(2)
 
 
 def run_demo_process(keep_up: bool = False, request_file: Path | None = None) -> int:
@@ -259,11 +263,17 @@ async def run_demo(keep_up: bool = False, request_file: Path | None = None, chil
                                               db_file=str(STATE_DIR / "temporal-dev.sqlite"),
                                               log_file=str(STATE_DIR / "temporal-dev.log")))
     sandbox_proc = children.add(SandboxProcess(DEMO_SANDBOX_CONFIG, port=sandbox_port, new_session=True))
+    sandbox_started = threading.Event()  # its start() has returned or failed (it runs in a thread)
+
+    def start_sandbox() -> None:
+        try:
+            sandbox_proc.start()
+        finally:
+            sandbox_started.set()
+
     try:
-        client, _ = await asyncio.gather(devserver.start(lambda: connect(settings)),
-                                         asyncio.to_thread(sandbox_proc.start))
+        client, _ = await asyncio.gather(devserver.start(lambda: connect(settings)), asyncio.to_thread(start_sandbox))
         async with contextlib.AsyncExitStack() as stack:
-            stack.callback(sandbox_proc.stop)
             control = SandboxControl(sandbox_proc.base_url)
             stack.push_async_callback(control.aclose)
             await control.set_event_sink(f"{service_url}/webhooks/events")
@@ -318,8 +328,14 @@ async def run_demo(keep_up: bool = False, request_file: Path | None = None, chil
         sock.close()
         if codec_sock is not None:
             codec_sock.close()
-        sandbox_proc.stop()
-        devserver.stop()
+        # Both at once, each given 3 s before it is killed: the whole stop stays within the bound. A
+        # sandbox still starting is killed instead (its start() then fails at once, as it should).
+        if not sandbox_started.is_set():
+            children.kill(sandbox_proc)
+        stops = [asyncio.to_thread(devserver.stop, 3.0)]
+        if sandbox_started.is_set():
+            stops.append(asyncio.to_thread(sandbox_proc.stop, 3.0))
+        await asyncio.gather(*stops)
 
 
 def cli_environment(settings: Settings) -> list[str]:

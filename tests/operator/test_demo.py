@@ -17,7 +17,7 @@ import pytest
 
 from sandbox.testing import free_port
 from sandbox.testing import SyncSandboxControl
-from tests.operator.conftest import A2P, REPO, STOP_BOUND, Demo, start_demo
+from tests.operator.conftest import A2P, REPO, STOP_BOUND, Demo, descendants, start_demo
 
 pytestmark = pytest.mark.slow
 
@@ -135,6 +135,17 @@ def test_ctrl_c_during_a_registration_stops_every_process_within_10_s(tmp_path):
     demo.wait_for(r"registration \S+ started", 180)
     assert "payloads  in clear (A2P_PAYLOAD_KEYS unset)" in demo.output()
     code, took, left = demo.stop(signal.SIGINT, group=True)  # a terminal's Ctrl-C: the whole foreground group
+    assert code == 130 and took < STOP_BOUND and left == set(), (code, took, left, demo.output()[-2000:])
+    assert "Traceback" not in demo.output()
+
+
+def test_ctrl_c_while_the_stack_starts_stops_every_process_within_10_s(tmp_path):
+    demo = start_demo(tmp_path)
+    deadline = time.monotonic() + 60
+    while not descendants(demo.process.pid):  # the dev server or the sandbox is starting
+        assert demo.process.poll() is None and time.monotonic() < deadline, demo.output()
+        time.sleep(0.05)
+    code, took, left = demo.stop(signal.SIGINT, group=True)
     assert code == 130 and took < STOP_BOUND and left == set(), (code, took, left, demo.output()[-2000:])
     assert "Traceback" not in demo.output()
 
