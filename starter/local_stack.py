@@ -40,7 +40,7 @@ from worker import running_worker
 T = TypeVar("T")
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "a2p" / "examples" / "registration.json"
-STATE_DIR = Path(".a2p")
+STATE_DIR = Path(os.environ.get("A2P_DEMO_DIR", ".a2p"))  # this run's Temporal database and log
 
 # Review delays of the demo's sandbox (seconds on the sandbox clock): quick, but long enough to
 # watch each phase in the Web UI.

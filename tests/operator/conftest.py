@@ -97,12 +97,18 @@ class Demo:
         return self.wait_for(pattern, 1).group(1)
 
 
-def start_demo(tmp_path: Path, *args: str, keys: str | None = None) -> Demo:
+def start_demo(tmp_path: Path, *args: str, keys: str | None = None, dev_py: bool = False) -> Demo:
+    """``dev_py``: as the README says, `python3 dev.py demo` (this venv, its state in ``tmp_path``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "TWILIO_", "A2P_"))}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["A2P_DEMO_DIR"] = str(tmp_path / ".a2p")
     if keys:
         env["A2P_PAYLOAD_KEYS"] = keys
-    proc = subprocess.Popen([A2P, "demo", *args], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+    command = [A2P, "demo", *args]
+    if dev_py:
+        env["A2P_VENV"] = sys.prefix
+        command = [sys.executable, str(REPO / "dev.py"), "demo", *args]
+    proc = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
     demo = Demo(process=proc, env=env)
 

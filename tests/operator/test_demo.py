@@ -131,7 +131,8 @@ def test_service_answers_at_its_root_and_counts_registrations_per_phase(kept_up_
 
 
 def test_ctrl_c_during_a_registration_stops_every_process_within_10_s(tmp_path):
-    demo = start_demo(tmp_path)  # no A2P_PAYLOAD_KEYS
+    """`python3 dev.py demo`, the README's command: dev.py waits for the demo's own stop."""
+    demo = start_demo(tmp_path, dev_py=True)  # no A2P_PAYLOAD_KEYS
     demo.wait_for(r"registration \S+ started", 180)
     assert "payloads  in clear (A2P_PAYLOAD_KEYS unset)" in demo.output()
     code, took, left = demo.stop(signal.SIGINT, group=True)  # a terminal's Ctrl-C: the whole foreground group
