@@ -225,11 +225,11 @@ class RegistrationBase:
 
     @correct.validator
     def _validate_correction(self, correction: Correction) -> None:
+        self._refuse_if_busy()  # first: while one is applied, the phase says nothing of what is next
         problem = self.status.problem
         if self.status.phase != Phase.NEEDS_ATTENTION or problem is None or "correction" not in problem.accepts:
             raise _refuse(f"nothing to correct: the registration is {self.status.phase}"
                           + (f" ({problem.summary})" if problem else ""))
-        self._refuse_if_busy()
         self._check_correction(correction)
         extra = [f for f in correction.fields() if f not in problem.correction_fields]
         if extra:
@@ -251,12 +251,12 @@ class RegistrationBase:
 
     @decide.validator
     def _validate_decision(self, decision: OperatorDecision) -> None:
+        self._refuse_if_busy()
         problem = self.status.problem
         allowed = [a for a in problem.accepts if a != "correction"] if self._parked() and problem else []
         if decision.action not in allowed:
             raise _refuse(f"'{decision.action}' is not possible while the registration is {self.status.phase}"
                           + (f"; possible: {', '.join(allowed)}" if allowed else ""))
-        self._refuse_if_busy()
 
     @workflow.update(name="resend_otp")
     async def request_otp_resend(self) -> RegistrationStatus:
@@ -266,9 +266,9 @@ class RegistrationBase:
 
     @request_otp_resend.validator
     def _validate_resend(self) -> None:
+        self._refuse_if_busy()
         if self.status.phase not in (Phase.OTP_VERIFICATION, Phase.OTP_EXPIRED):
             raise _refuse(f"an OTP can be re-sent only while waiting for verification, not in {self.status.phase}")
-        self._refuse_if_busy()
 
     @workflow.update(name="cancel")
     async def cancel(self, reason: str) -> RegistrationStatus:

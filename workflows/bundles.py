@@ -176,7 +176,7 @@ class BundleSteps(RegistrationBase):
             ), Created, "update sole proprietor end user")
         self._note("correction applied")
 
-    async def _remediate(self, correction: Correction | None) -> None:
+    async def _remediate(self, correction: Correction | None, *, brand_update_follows: bool = False) -> None:
         """Apply a correction, then resubmit in Twilio's order — the customer profile, then the
         trust bundle (also when only the profile changed: FACTS.md) — each bundle that changed or
         is rejected, wait for the settle time and check them (a new rejection parks again)."""
@@ -200,6 +200,7 @@ class BundleSteps(RegistrationBase):
                 resubmitted.append(kind)
         if resubmitted:
             await self._settle("resubmitted " + " and ".join(LABEL[k] for k in resubmitted))
-        self._answer_correction_as_before()
+        if not brand_update_follows:
+            self._answer_correction_as_before()
         if resubmitted:
             await self._check_bundles(resubmitted)

@@ -111,7 +111,7 @@ class Phases(BundleSteps):
                    f"updated ({left} of {MAX_BRAND_UPDATES} updates left); `decide retry` updates it unchanged "
                    "(for a temporary error such as 30791)",
         ))
-        await self._remediate(correction)
+        await self._remediate(correction, brand_update_follows=True)
         await self._update_brand()
 
     async def _update_limit_reached(self, summary: str, errors: list[TwilioError]) -> None:
@@ -380,6 +380,7 @@ class Phases(BundleSteps):
                 )
                 self._apply_campaign(state)
                 self._note(f"campaign edited and resubmitted, {state.status}")
+                self._answer_correction_as_before()
                 return
             except Refused as refused:
                 self._note(f"Twilio will not edit the campaign ({refused.error.code}): deleting it, then creating "
@@ -391,6 +392,7 @@ class Phases(BundleSteps):
         self.status.sids.campaign, self.status.statuses.campaign = None, None
         self._publish()
         await self._create_campaign()
+        self._answer_correction_as_before()
 
     def _apply_campaign(self, campaign: CampaignState) -> None:
         self.status.statuses.campaign = campaign.status

@@ -329,7 +329,7 @@ async def test_operator_actions_work_and_are_refused_when_not_applicable(stack):
     # The deadline passes: the operator decides to re-send and keep waiting ('retry' does not apply).
     expired = await wait_phase(stack, wid, Phase.OTP_EXPIRED)
     refused = await stack.http.post(f"{actions}/decide", json={"action": "retry"})
-    assert refused.status_code == 422 and "possible: end, resend_otp_and_wait" in refused.json()["reason"]
+    assert refused.status_code == 422 and "possible: resend_otp_and_wait, end" in refused.json()["reason"]
     decided = await stack.http.post(f"{actions}/decide", json={"action": "resend_otp_and_wait"})
     assert decided.status_code == 200, decided.text
     status = await wait_until(stack, wid, lambda s: s.phase == Phase.OTP_VERIFICATION
