@@ -176,6 +176,10 @@ def render_status(view: StatusView, web_ui: str | None = None, now: datetime | N
         lines += [f"             {e}" for e in s.problem.explanations]
         if s.problem.remedy:
             lines.append(f"  remedy     {s.problem.remedy}")
+        if view.running and s.problem.accepts:
+            fields = f" ({', '.join(s.problem.correction_fields)})" if s.problem.correction_fields else ""
+            lines.append("  accepts    " + ", ".join(f"{a}{fields}" if a == "correction" else a
+                                                     for a in s.problem.accepts))
     if s.timeline:
         last = s.timeline[-1]
         lines.append(f"  latest     {last.note} ({_ago(last.at, now)})")
