@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 import venv
@@ -54,7 +55,13 @@ def main() -> int:
         argv = [str(BIN / "a2p"), "demo", *rest]
     else:
         argv = [str(BIN / "a2p"), *rest]
-    return subprocess.run(argv, cwd=ROOT, env=env).returncode
+    proc = subprocess.Popen(argv, cwd=ROOT, env=env)
+    # A Ctrl-C at the terminal reaches the command itself (same process group), which stops in its
+    # own order (the demo: every process it started); this one waits for it rather than killing it
+    # mid-stop, and passes SIGTERM on.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda signum, frame: proc.send_signal(signal.SIGTERM))
+    return proc.wait()
 
 
 if __name__ == "__main__":

@@ -74,7 +74,8 @@ def twilio_call(name: Call) -> Callable[[Callable[P, Awaitable[R]]], Callable[P,
                 result = await fn(*args, **kwargs)
             except (TwilioRestException, aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 error = to_activity_error(exc)
-                bound.warning("twilio_call_failed", error_type=error.type, error=error.message)
+                bound.warning("twilio_call_failed", error_type=error.type, status=getattr(exc, "status", None),
+                              code=getattr(exc, "code", None), error=error.message)
                 raise error from exc
             bound.debug("twilio_call_done")
             return result

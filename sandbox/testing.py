@@ -270,7 +270,7 @@ class SandboxProcess:
     def __init__(self, config: SandboxConfig | dict | None = None, *, host: str = "127.0.0.1",
                  port: int | None = None, db_path: str | os.PathLike | None = None,
                  extra_args: list[str] | None = None, startup_timeout: float = 20.0,
-                 env: dict[str, str] | None = None, python: str | None = None):
+                 env: dict[str, str] | None = None, python: str | None = None, new_session: bool = False):
         if isinstance(config, SandboxConfig):
             config = config.model_dump(exclude_defaults=True)
         self.config = dict(config or {})
@@ -282,6 +282,7 @@ class SandboxProcess:
         self.startup_timeout = startup_timeout
         self.env = env
         self.python = python or sys.executable
+        self.new_session = new_session  # its own session: a Ctrl-C at the terminal reaches only its parent
         self.process: subprocess.Popen | None = None
         self._log: Any = None  # the subprocess's output while it runs (a temp file, removed by stop())
         self._last_logs = ""
@@ -305,7 +306,7 @@ class SandboxProcess:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
         self._log = tempfile.NamedTemporaryFile(prefix="a2p-sandbox-", suffix=".log", delete=False)
         self.process = subprocess.Popen(self.command(), stdout=self._log, stderr=subprocess.STDOUT, env=env,
-                                        cwd=str(REPO_ROOT))
+                                        cwd=str(REPO_ROOT), start_new_session=self.new_session)
         try:
             self._wait_healthy()
         except BaseException:

@@ -29,6 +29,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
@@ -45,7 +46,7 @@ from a2p.progress import BrandEvent, BundleEvent, CampaignEvent, OperatorDecisio
 from a2p.requests import Correction, LegacyConversionRequest, RegistrationRequest, format_validation_error
 from a2p.settings import Settings
 from a2p.temporal_client import connect, web_ui_link
-from starter import batch, registrations
+from starter import batch, overview, registrations
 
 log = structlog.get_logger("a2p.service")
 
@@ -67,6 +68,8 @@ class RegistrationView(BaseModel):
     status: RegistrationStatus
     web_ui: str = Field(description="the workflow in the Temporal Web UI")
     running: bool
+    pending_calls: list[overview.PendingCall] = Field(
+        default_factory=list, description="the Twilio call it is on: attempt, last failure, how long retries go on")
 
 
 class RegistrationList(BaseModel):
@@ -118,7 +121,7 @@ def create_app(settings: Settings, client: Client | None = None, *,
                                                    "Event Streams Basic credentials: every webhook is refused")
         yield
 
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs and /redoc with their assets served here, not from a CDN
         title="a2p-registrar", version="1",
         description=(
             "Start, inspect and correct A2P 10DLC Sole Proprietor registrations (one Temporal workflow per "
@@ -154,6 +157,7 @@ def create_app(settings: Settings, client: Client | None = None, *,
                                 headers={"WWW-Authenticate": "Bearer"})
 
     Authed = Depends(api_key)
+    overview.install(app, [Authed])  # GET /, GET /v1/registrations/counts, undecryptable payloads named
 
     def started_view(request: Request, s: registrations.Started) -> Started:
         path = request.app.url_path_for("get_registration", workflow_id=s.workflow_id)
@@ -206,7 +210,8 @@ def create_app(settings: Settings, client: Client | None = None, *,
         status = await _found(registrations.get_status(c, workflow_id), workflow_id)
         desc = await _found(c.get_workflow_handle(workflow_id).describe(), workflow_id)
         return RegistrationView(status=status, web_ui=web_ui_link(settings, workflow_id),
-                                running=desc.status is not None and desc.status.name == "RUNNING")
+                                running=desc.status is not None and desc.status.name == "RUNNING",
+                                pending_calls=overview.pending_calls(desc))
 
     @app.get("/v1/registrations", response_model=RegistrationList, dependencies=[Authed], responses=API_ERRORS)
     async def list_registrations(

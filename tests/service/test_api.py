@@ -27,6 +27,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 ENDPOINTS = {
     ("/v1/registrations", "post"), ("/v1/registrations", "get"), ("/v1/registrations/{workflow_id}", "get"),
+    ("/v1/registrations/counts", "get"),
     ("/v1/registrations/{workflow_id}/corrections", "post"),
     ("/v1/registrations/{workflow_id}/actions/resend-otp", "post"),
     ("/v1/registrations/{workflow_id}/actions/decide", "post"),
