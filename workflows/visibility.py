@@ -10,7 +10,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from a2p import search_attributes as sa
-    from a2p.progress import Phase, Problem, RegistrationStatus, TimelineEntry
+    from a2p.progress import TERMINAL_PHASES, Problem, RegistrationStatus, TimelineEntry
 
 MAX_TIMELINE = 200
 
@@ -70,29 +70,28 @@ def publish(status: RegistrationStatus, published: dict[str, str | None]) -> dic
 
 
 def _when(at: datetime) -> str:
-    return at.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return at.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def details(s: RegistrationStatus) -> str:
-    """The Web UI's current details: first the line an operator acts on, then the statuses."""
+    """The Web UI's current details: first the line an operator acts on, then the statuses; the
+    OTP while it is awaited; a parked registration's problem and how to send each action it takes."""
     head = f"**{s.phase.value}**" + (f" — waiting for {s.waiting_for}" if s.waiting_for else "")
-    lines = [head]
+    if s.next_timer_at:
+        head += f" · next check {_when(s.next_timer_at)}"
+    st = s.statuses
+    lines = [head, (f"profile {st.customer_profile or '-'} · trust bundle {st.trust_bundle or '-'} · "
+                    f"brand {st.brand or '-'}/{st.identity or '-'} · campaign {st.campaign or '-'}")]
+    otp = s.otp
+    if otp.sent and not otp.verified_at and s.phase not in TERMINAL_PHASES:
+        lines.append(f"OTP sent {otp.sent}×"
+                     + (f", next re-send {_when(otp.next_resend_at)}" if otp.next_resend_at else "")
+                     + (f", deadline {_when(otp.deadline_at)}" if otp.deadline_at else ""))
     if s.problem:
         lines.append(f"problem: {s.problem.summary}")
-        if s.problem.remedy:
-            lines.append(f"remedy: {s.problem.remedy}")
-        lines.extend("to send " + (f"a {a}" if a == "correction" else f"'{a}'") + ": "
-                     + HOW[a].format(id=s.workflow_id) for a in s.problem.accepts)
-    if s.next_timer_at:
-        lines.append(f"next check: {_when(s.next_timer_at)}")
-    st = s.statuses
-    lines.append(
-        f"profile: {st.customer_profile or '-'} · trust bundle: {st.trust_bundle or '-'} · "
-        f"brand: {st.brand or '-'}/{st.identity or '-'} · campaign: {st.campaign or '-'}"
-    )
-    otp = s.otp
-    if otp.verified_at:
-        lines.append(f"OTP verified {_when(otp.verified_at)}")
-    elif otp.sent and s.phase in (Phase.OTP_VERIFICATION, Phase.OTP_EXPIRED, Phase.NEEDS_ATTENTION):
-        lines.append(f"OTP sent {otp.sent}x" + (f", deadline {_when(otp.deadline_at)}" if otp.deadline_at else ""))
+        if s.phase not in TERMINAL_PHASES:
+            if s.problem.remedy:
+                lines.append(f"remedy: {s.problem.remedy}")
+            lines.extend("to send " + (f"a {a}" if a == "correction" else f"'{a}'") + ": "
+                         + HOW[a].format(id=s.workflow_id) for a in s.problem.accepts)
     return "\n\n".join(lines)

@@ -106,7 +106,7 @@ def test_web_ui_shows_the_decrypted_input_and_current_details(kept_up_demo, brow
     page.get_by_text("Current Details").wait_for(timeout=30_000)
     # The UI renders the (decoded) current details as Markdown in an iframe of its own.
     deadline = time.monotonic() + 30
-    while not any("campaign: VERIFIED" in text for text in frame_texts(page)):
+    while not any("campaign VERIFIED" in text for text in frame_texts(page)):
         assert time.monotonic() < deadline, "the current details did not show"
         page.wait_for_timeout(200)
     page.screenshot(path=str(shots(tmp_path) / "web-ui-details.png"))
