@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Bootstrap for a fresh clone with only Python: makes `.venv`, installs the project with its dev
-extra (again only when pyproject.toml changed), then runs what you asked for.
+extra at the versions pinned in requirements-dev.lock (again only when pyproject.toml or the lock
+changed), then runs what you asked for.
 
   python3 dev.py demo [--keep-up]   the main job: local stack + a sample registration
   python3 dev.py test [PYTEST ARGS] the whole test suite
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 import venv
@@ -20,19 +22,24 @@ ROOT = Path(__file__).resolve().parent
 VENV = Path(os.environ.get("A2P_VENV", ROOT / ".venv"))
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".a2p-installed"
+LOCK = ROOT / "requirements-dev.lock"
+
+
+def digest() -> str:
+    return hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + LOCK.read_bytes()).hexdigest()
 
 
 def ensure_venv() -> None:
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    if STAMP.exists() and STAMP.read_text() == digest:
+    wanted = digest()
+    if STAMP.exists() and STAMP.read_text() == wanted:
         return
     if not (BIN / "python").exists():
         print(f"creating {VENV} ...", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
     print("installing a2p-registrar and its dev tools (first run only) ...", flush=True)
     subprocess.run([str(BIN / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                    "-e", f"{ROOT}[dev]"], check=True, cwd=ROOT)
-    STAMP.write_text(digest)
+                    "-c", str(LOCK), "-e", f"{ROOT}[dev]"], check=True, cwd=ROOT)
+    STAMP.write_text(wanted)
 
 
 def main() -> int:
@@ -48,7 +55,13 @@ def main() -> int:
         argv = [str(BIN / "a2p"), "demo", *rest]
     else:
         argv = [str(BIN / "a2p"), *rest]
-    return subprocess.run(argv, cwd=ROOT, env=env).returncode
+    proc = subprocess.Popen(argv, cwd=ROOT, env=env)
+    # A Ctrl-C at the terminal reaches the command itself (same process group), which stops in its
+    # own order (the demo: every process it started); this one waits for it rather than killing it
+    # mid-stop, and passes SIGTERM on.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda signum, frame: proc.send_signal(signal.SIGTERM))
+    return proc.wait()
 
 
 if __name__ == "__main__":

@@ -39,6 +39,9 @@ class Call(StrEnum):
     CREATE_CAMPAIGN = "create_campaign"
     FETCH_CAMPAIGN = "fetch_campaign"
     FIND_CAMPAIGN = "find_campaign"                    # the campaign a brand already has, if any
+    UPDATE_BUNDLE = "update_bundle"                    # a bundle's Email or StatusCallback
+    UPDATE_CAMPAIGN = "update_campaign"                # edit and resubmit a FAILED campaign
+    DELETE_CAMPAIGN = "delete_campaign"
 
 
 class _Model(BaseModel):
@@ -51,6 +54,7 @@ class TwilioError(_Model):
     code: int | None = None
     message: str
     fields: list[str] = Field(default_factory=list)
+    http_status: int | None = None  # of a refused request (a 4xx); None for a resource's errors[]
 
 
 # ---- inputs ---------------------------------------------------------------------------------
@@ -71,6 +75,14 @@ class CreateBundle(OnAccount):
 class BundleRef(OnAccount):
     kind: BundleKind
     bundle_sid: str
+
+
+class UpdateBundle(BundleRef):
+    """Trust Hub UpdateCustomerProfile / UpdateTrustProduct: only the properties given (never
+    with ``Status``, which Twilio refuses in the same request, error 22204)."""
+
+    email: str | None = None
+    status_callback: str | None = None
 
 
 class EvaluateBundle(BundleRef):
@@ -146,6 +158,10 @@ class FindCampaign(OnAccount):
 class CampaignRef(OnAccount):
     messaging_service_sid: str
     campaign_sid: str
+
+
+class UpdateCampaign(CampaignRef):
+    campaign: dict[str, Any]  # CampaignDetails.to_twilio_update_kwargs(): Twilio's required fields in full
 
 
 # ---- outputs --------------------------------------------------------------------------------

@@ -28,10 +28,10 @@ KEY_ID = "encryption-key-id"
 def parse_keys(spec: str) -> list[tuple[str, bytes]]:
     """``id:base64,id2:base64`` -> [(id, key)], newest first. Raises ValueError saying what is wrong."""
     keys = []
-    for item in filter(None, (p.strip() for p in spec.split(","))):
+    for n, item in enumerate(filter(None, (p.strip() for p in spec.split(","))), start=1):
         key_id, sep, encoded = item.partition(":")
-        if not sep or not key_id:
-            raise ValueError(f"key {item[:8]}...: expected <key id>:<base64 key>")
+        if not sep or not key_id:  # nothing of the item is echoed: it may be the key itself
+            raise ValueError(f"key #{n}: expected <key id>:<base64 key>")
         try:
             key = base64.b64decode(encoded, validate=True)
         except ValueError:
@@ -47,6 +47,25 @@ def parse_keys(spec: str) -> list[tuple[str, bytes]]:
 def new_key_spec(key_id: str) -> str:
     """A fresh key for A2P_PAYLOAD_KEYS (e.g. `python -c "from a2p.codec import new_key_spec; print(new_key_spec('k2'))"`)."""
     return f"{key_id}:{base64.b64encode(AESGCM.generate_key(bit_length=256)).decode()}"
+
+
+class PayloadKeyMissing(ValueError):
+    """An encrypted payload this process cannot decrypt: A2P_PAYLOAD_KEYS is unset or lacks its key."""
+
+
+class ClearCodec(PayloadCodec):
+    """Without A2P_PAYLOAD_KEYS: payloads pass in clear, and an encrypted one is refused with a
+    message that says what to set (instead of the converter's "Unknown payload encoding")."""
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return list(payloads)
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        for p in payloads:
+            if p.metadata.get("encoding") == ENCODING:
+                raise PayloadKeyMissing("the registration's payloads are encrypted: set A2P_PAYLOAD_KEYS to the "
+                                        "keys the workers use")
+        return list(payloads)
 
 
 class EncryptionCodec(PayloadCodec):
@@ -74,7 +93,8 @@ class EncryptionCodec(PayloadCodec):
             key_id = p.metadata.get(KEY_ID, b"").decode()
             aes = self._by_id.get(key_id)
             if aes is None:
-                raise ValueError(f"payload encrypted with key {key_id!r}, which is not configured (A2P_PAYLOAD_KEYS)")
+                raise PayloadKeyMissing(f"payload encrypted with key {key_id!r}, which is not configured "
+                                        "(A2P_PAYLOAD_KEYS): add the key the workers use")
             decrypted = Payload()
             decrypted.ParseFromString(aes.decrypt(p.data[:12], p.data[12:], key_id.encode()))
             out.append(decrypted)

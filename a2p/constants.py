@@ -62,19 +62,24 @@ def is_sid(value: str, prefix: str) -> bool:
 ERROR_EXPLANATIONS: Final[dict[int, str]] = {
     20404: "The resource does not exist (wrong SID, or another account's).",
     20429: "Too many requests: Twilio did not process this one; it is retried with backoff.",
+    20004: "Twilio does not allow this operation on this resource (HTTP 405).",
+    21724: "Brand update count exceeded: the 3 self-service updates or resubmissions are used up; "
+           "only Twilio Support can resubmit the brand.",
     21725: "A brand may be updated only while it is FAILED.",
     22204: "Status and other bundle properties cannot be changed in one request.",
     30701: "The profile's email or address was not accepted: correct it and resubmit.",
     30712: "Maximum registrations reached: the mobile number (3 brands), email (10) or address (10) has been used up at TCR; use another.",
     30751: "The mobile number is not a supported US/Canadian mobile number.",
     30752: "The OTP is invalid or expired: re-send it and ask the customer to reply YES.",
-    30791: "A temporary error at The Campaign Registry: retried after 30 s.",
+    30791: "A temporary error at The Campaign Registry: nothing to correct; wait 30 s, then `decide retry` "
+           "resubmits the brand (one of its 3 updates).",
     30793: "The bundle SIDs are wrong or transposed.",
     30896: "Campaign opt-in details are missing.",
     30897: "The campaign's message flow is not acceptable.",
     30914: "The campaign name does not match the sole proprietor's name.",
-    60723: "Fix the profile or trust bundle before updating the brand.",
-    60724: "The brand has been updated or resubmitted 3 times already: no more self-service updates.",
+    60723: "Brand status does not allow updates: fix and resubmit the customer profile or trust bundle first, "
+           "or the brand is not editable.",
+    60724: "Brand status does not allow dismissal.",
 }
 
 

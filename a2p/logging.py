@@ -10,8 +10,11 @@ from typing import Any
 
 import structlog
 
+from a2p.calls import ErrorType
+
 _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 _PHONE = re.compile(r"\+?\d[\d\s().-]{7,}\d")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _SECRET_KEYS = ("token", "secret", "password", "authorization", "auth")
 
 
@@ -30,8 +33,8 @@ def mask_phone(value: str) -> str:
 def mask(value: Any) -> Any:
     """Mask emails and phone numbers anywhere inside a log value."""
     if isinstance(value, str):
-        # SIDs are 2 letters + 32 hex: leave them alone (their digits are not phone numbers).
-        if re.fullmatch(r"[A-Z]{2}[0-9a-fA-F]{32}", value):
+        # SIDs (2 letters + 32 hex) and UUIDs (run ids) are left alone: their digits are not phone numbers.
+        if re.fullmatch(r"[A-Z]{2}[0-9a-fA-F]{32}", value) or _UUID.fullmatch(value):
             return value
         return mask_phone(mask_email(value))
     if isinstance(value, dict):
@@ -55,6 +58,22 @@ def _mask_processor(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, An
         else:
             out[k] = mask(v)
     return out
+
+
+# A failed Twilio call (a2p.calls.ErrorType) is logged by the activity in one line (call, status,
+# code, attempt), so the Temporal SDK's own "Completing activity as failed" record, with its
+# traceback, is kept only at DEBUG.
+_TWILIO_ERROR_TYPES = frozenset(str(t) for t in ErrorType)
+
+
+class _RepeatedActivityFailure(logging.Filter):
+    """Drops the SDK's traceback of a Twilio call failure unless the level is DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name != "temporalio.activity" or not record.exc_info or logging.getLogger().level <= logging.DEBUG:
+            return True
+        err = record.exc_info[1]
+        return getattr(err, "type", None) not in _TWILIO_ERROR_TYPES
 
 
 def configure_logging(level: str = "INFO", fmt: str = "console", stream: Any = None) -> None:
@@ -81,6 +100,7 @@ def configure_logging(level: str = "INFO", fmt: str = "console", stream: Any = N
         foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
     ))
+    handler.addFilter(_RepeatedActivityFailure())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from a2p.calls import RequirementFailure, TwilioError
+from a2p.requests import CampaignDetails
 
 
 class Phase(StrEnum):
@@ -34,15 +35,22 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+Action = Literal["correction", "retry", "end", "resend_otp_and_wait"]
+
+
 class Problem(_Model):
-    """Why a registration needs a person, and what that person can do about it."""
+    """Why a registration needs a person, and what that person can do about it. ``accepts`` is
+    what the registration takes now — the API, the CLI and the workflow's validators read it,
+    never the remedy's wording; ``correction_fields`` are the `Correction` fields that apply."""
 
     source: str                     # "customer_profile" | "trust_bundle" | "brand" | "campaign" | ...
     summary: str
     errors: list[TwilioError] = Field(default_factory=list)
     failed_requirements: list[RequirementFailure] = Field(default_factory=list)
     explanations: list[str] = Field(default_factory=list)
-    remedy: str = ""                # what to send: a correction, an operator action, ...
+    remedy: str = ""                # what a person does, in words
+    accepts: list[Action] = Field(default_factory=lambda: list[Action](["retry", "end"]))
+    correction_fields: list[str] = Field(default_factory=list)
     at: datetime | None = None
 
 
@@ -100,6 +108,23 @@ class RegistrationStatus(_Model):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     timeline: list[TimelineEntry] = Field(default_factory=list)
+
+
+class CarriedState(_Model):
+    """What a registration carries into its next run when it continues as new (a quiescent point
+    of a long wait): its status and everything else it knows — one model, so nothing is left behind."""
+
+    status: RegistrationStatus
+    registered_at: datetime                       # brand registration (or legacy update): OTP deadline base
+    details: dict[str, Any] = Field(default_factory=dict)  # the flow's customer details as corrected
+    campaign: CampaignDetails | None = None       # as corrected
+    seen_events: list[str] = Field(default_factory=list)
+    brand_event_at: datetime | None = None
+    campaign_event_at: datetime | None = None
+    bundle_failure: dict[str, str] = Field(default_factory=dict)
+    brand_errors: list[TwilioError] = Field(default_factory=list)
+    campaign_errors: list[TwilioError] = Field(default_factory=list)
+    runs: int = 1                                 # this registration's runs so far
 
 
 # ---- signals: Twilio events delivered by the webhook service -----------------------------------

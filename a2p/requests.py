@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from functools import cache
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, ClassVar, Literal, get_args
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -30,6 +30,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
@@ -608,6 +609,25 @@ class CampaignDetails(BaseModel):
         _raise_at("CampaignDetails", errors)
         return self
 
+    # What Twilio's UpdateUsAppToPerson carries: the rest (opt-in/out/help) needs a new campaign.
+    UPDATABLE: ClassVar[frozenset[str]] = frozenset({"description", "message_flow", "message_samples", "has_embedded_links",
+                           "has_embedded_phone", "age_gated", "direct_lending", "privacy_policy_url",
+                           "terms_and_conditions_url"})
+
+    def to_twilio_update_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of ``...us_app_to_person(QE).update(...)``: Twilio's required fields in
+        full (age_gated and direct_lending default to false), the optional URLs when set."""
+        kwargs: dict[str, Any] = {
+            "description": self.description, "message_flow": self.message_flow,
+            "message_samples": list(self.message_samples),
+            "has_embedded_links": self.has_embedded_links, "has_embedded_phone": self.has_embedded_phone,
+            "age_gated": bool(self.age_gated), "direct_lending": bool(self.direct_lending),
+        }
+        for name in ("privacy_policy_url", "terms_and_conditions_url"):
+            if getattr(self, name) is not None:
+                kwargs[name] = getattr(self, name)
+        return kwargs
+
     def to_twilio_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of ``client.messaging.v1.services(MG).us_app_to_person.create(...)``,
         without ``brand_registration_sid``; None values left out."""
@@ -720,6 +740,33 @@ class LegacyConversionRequest(BaseModel):
 
 _STARTER_FIELDS = ("first_name", "last_name", "email", "business_phone")
 _SOLE_PROPRIETOR_FIELDS = ("brand_name", "mobile_number", "vertical")
+STARTER_CORRECTION_FIELDS: tuple[str, ...] = (*_STARTER_FIELDS, "address")
+SOLE_PROPRIETOR_CORRECTION_FIELDS: tuple[str, ...] = _SOLE_PROPRIETOR_FIELDS
+CAMPAIGN_CORRECTION_FIELDS: tuple[str, ...] = ("campaign",)
+
+
+def _partial(model: type[BaseModel], name: str, doc: str) -> type[BaseModel]:
+    """``model`` with every field optional and checked by the same rules; the whole model's rules
+    (e.g. which fields go together) are checked when a partial is merged into a complete one."""
+    fields: dict[str, Any] = {
+        n: (f.rebuild_annotation() | None, Field(None, description=f.description))
+        for n, f in model.model_fields.items()
+    }
+    partial = create_model(name, __config__=_CONFIG, __doc__=doc, __module__=__name__, **fields)
+    return partial
+
+
+CampaignCorrection = _partial(
+    CampaignDetails, "CampaignCorrection",
+    "The campaign fields to change after Twilio FAILED the campaign: any subset of `CampaignDetails`, "
+    "checked by the same rules, then against the whole campaign once merged.",
+)
+
+
+def merge_campaign(campaign: CampaignDetails, changes: BaseModel) -> CampaignDetails:
+    """The corrected campaign, validated again as a whole (raises ValidationError located
+    relative to the campaign, e.g. ``message_flow``)."""
+    return CampaignDetails.model_validate({**campaign.model_dump(), **changes.model_dump(exclude_none=True)})
 
 
 class Correction(BaseModel):
@@ -739,11 +786,15 @@ class Correction(BaseModel):
     brand_name: BrandName | None = None
     mobile_number: NanpMobile | None = None
     vertical: VerticalCode | None = None
+    campaign: CampaignCorrection | None = Field(  # type: ignore[valid-type]
+        None, description="campaign fields to change (a FAILED campaign is edited and resubmitted)")
 
     @model_validator(mode="after")
     def _not_empty(self) -> Correction:
         if not any(getattr(self, name) is not None for name in type(self).model_fields):
             raise _error("empty_correction", "give at least one field to correct: " + ", ".join(type(self).model_fields))
+        if self.campaign is not None and not self.campaign.model_dump(exclude_none=True):
+            raise _error("empty_correction", "campaign: give at least one campaign field to change")
         return self
 
     def touches_starter_profile(self) -> bool:
@@ -752,6 +803,13 @@ class Correction(BaseModel):
 
     def touches_address(self) -> bool:
         return self.address is not None
+
+    def touches_campaign(self) -> bool:
+        return self.campaign is not None
+
+    def fields(self) -> list[str]:
+        """The top-level fields this correction sets."""
+        return [name for name in type(self).model_fields if getattr(self, name) is not None]
 
     def touches_sole_proprietor(self) -> bool:
         """True when the trust bundle's end user (sole_proprietor_information) changes."""

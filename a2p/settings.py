@@ -23,7 +23,10 @@ _API_KEY_SID = re.compile(r"^SK[0-9a-fA-F]{32}$")
 _BUNDLE_SID = re.compile(r"^BU[0-9a-fA-F]{32}$")
 
 
-class Settings(BaseSettings):
+class TemporalSettings(BaseSettings):
+    """What any client of Temporal needs — the read-only CLI commands (status, list, counts) need
+    nothing more; Twilio's settings are required only where Twilio is called (:class:`Settings`)."""
+
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     # Temporal
@@ -34,6 +37,35 @@ class Settings(BaseSettings):
     temporal_api_key: SecretStr | None = Field(None, description="Temporal Cloud API key (implies TLS)")
     temporal_tls_cert: str | None = Field(None, description="client certificate (PEM file) for mTLS, e.g. Temporal Cloud")
     temporal_tls_key: str | None = Field(None, description="its private key (PEM file)")
+    a2p_payload_keys: SecretStr | None = Field(
+        None, description="AES-256 keys encrypting workflow payloads: id1:base64,id2:base64 (newest first); "
+                          "unset = payloads stored in clear (development only)"
+    )
+    a2p_metrics_bind: str | None = Field(
+        None, description="host:port serving Prometheus metrics (Temporal SDK + a2p counters), e.g. 0.0.0.0:9464"
+    )
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["console", "json"] = "console"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, v: object) -> object:
+        return v.upper() if isinstance(v, str) else v
+
+    @field_validator("a2p_payload_keys")
+    @classmethod
+    def _keys(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and v.get_secret_value().strip():
+            from a2p.codec import parse_keys
+
+            parse_keys(v.get_secret_value())
+            return v
+        return None
+
+
+class Settings(TemporalSettings):
+    """Everything: the worker, the service and the commands that start or change registrations."""
 
     # Twilio credentials: account SID + auth token, or account SID + API key + secret.
     twilio_account_sid: str = Field(..., description="the ISV's parent account SID (AC...)")
@@ -57,6 +89,11 @@ class Settings(BaseSettings):
     )
 
     # Where Twilio's webhooks reach us (status callbacks of bundles).
+    a2p_events_per_run: int = Field(
+        5000, ge=100, le=40_000,
+        description="history events after which a registration waiting for its OTP continues as a new run "
+                    "(Temporal warns at 10,240 and stops at 51,200)",
+    )
     a2p_public_base_url: str | None = Field(
         None, description="public base URL of the registration service, e.g. https://a2p.example.com"
     )
@@ -87,22 +124,6 @@ class Settings(BaseSettings):
     a2p_codec_cors_origins: str = Field(
         "http://localhost:8233", description="comma-separated origins of the Web UI allowed to call /codec"
     )
-    a2p_metrics_bind: str | None = Field(
-        None, description="host:port serving Prometheus metrics (Temporal SDK + a2p counters), e.g. 0.0.0.0:9464"
-    )
-    a2p_payload_keys: SecretStr | None = Field(
-        None, description="AES-256 keys encrypting workflow payloads: id1:base64,id2:base64 (newest first); "
-                          "unset = payloads stored in clear (development only)"
-    )
-
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_format: Literal["console", "json"] = "console"
-
-    @field_validator("log_level", mode="before")
-    @classmethod
-    def _upper(cls, v: object) -> object:
-        return v.upper() if isinstance(v, str) else v
-
     @field_validator("twilio_account_sid")
     @classmethod
     def _account_sid(cls, v: str) -> str:
@@ -132,16 +153,6 @@ class Settings(BaseSettings):
         if not re.match(r"^https?://[^/\s]+", v):
             raise ValueError("must be an http(s) URL")
         return v.rstrip("/")
-
-    @field_validator("a2p_payload_keys")
-    @classmethod
-    def _keys(cls, v: SecretStr | None) -> SecretStr | None:
-        if v is not None and v.get_secret_value().strip():
-            from a2p.codec import parse_keys
-
-            parse_keys(v.get_secret_value())
-            return v
-        return None
 
     @model_validator(mode="after")
     def _credentials(self) -> Settings:
@@ -198,10 +209,19 @@ def load_settings(**overrides: object) -> Settings:
         raise SettingsError(describe_errors(err)) from None
 
 
-def settings_or_exit() -> Settings:
-    """For a process starting up: the settings, or exit status 2 with every problem named."""
+def load_temporal_settings(**overrides: object) -> TemporalSettings:
+    """Only what a Temporal client needs (no Twilio settings required)."""
     try:
-        return load_settings()
+        return TemporalSettings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as err:
+        raise SettingsError(describe_errors(err)) from None
+
+
+def settings_or_exit(temporal_only: bool = False) -> Settings:
+    """For a process starting up: the settings, or exit status 2 with every problem named.
+    ``temporal_only``: only Temporal's (the read-only commands), typed as Settings for brevity."""
+    try:
+        return load_temporal_settings() if temporal_only else load_settings()  # type: ignore[return-value]
     except SettingsError as err:
         print(err, file=sys.stderr)
         raise SystemExit(2) from None

@@ -8,22 +8,23 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 
-from a2p.settings import Settings
+from a2p.settings import TemporalSettings
 
 DATA_CONVERTER = pydantic_data_converter
 
 
-def data_converter(settings: Settings) -> DataConverter:
+def data_converter(settings: TemporalSettings) -> DataConverter:
     """Pydantic models in, and — when A2P_PAYLOAD_KEYS is set — encrypted payloads out."""
+    from a2p.codec import ClearCodec, EncryptionCodec, parse_keys
+
     if settings.a2p_payload_keys is None:
-        return DATA_CONVERTER
-    from a2p.codec import EncryptionCodec, parse_keys
+        return dataclasses.replace(DATA_CONVERTER, payload_codec=ClearCodec())
 
     codec = EncryptionCodec(parse_keys(settings.a2p_payload_keys.get_secret_value()))
     return dataclasses.replace(DATA_CONVERTER, payload_codec=codec)
 
 
-async def connect(settings: Settings) -> Client:
+async def connect(settings: TemporalSettings) -> Client:
     from a2p.metrics import runtime_for
 
     return await Client.connect(
@@ -32,7 +33,7 @@ async def connect(settings: Settings) -> Client:
     )
 
 
-def _security(settings: Settings) -> dict:
+def _security(settings: TemporalSettings) -> dict:
     """mTLS (client certificate) and/or an API key, as Temporal Cloud asks; nothing for a local server."""
     from pathlib import Path
 
@@ -48,7 +49,7 @@ def _security(settings: Settings) -> dict:
     return out
 
 
-def web_ui_link(settings: Settings, workflow_id: str) -> str:
+def web_ui_link(settings: TemporalSettings, workflow_id: str) -> str:
     from urllib.parse import quote
 
     return (f"{settings.temporal_ui_url}/namespaces/{quote(settings.temporal_namespace)}"

@@ -7,8 +7,9 @@
 * ``poll_initial`` / ``poll_max`` / ``poll_backoff``: status polling, the fallback to webhooks:
   the first delay is ``poll_initial``, each next one is multiplied by ``poll_backoff`` and capped
   at ``poll_max``. Never a tight loop.
-* ``review_timeout``: optional cap on how long to wait for Twilio/TCR review (None: no cap;
-  campaign vetting can take days to weeks).
+
+Reviews by Twilio/TCR are waited for without a cap (campaign vetting can take days to weeks); an
+operator sees each waiting registration's phase and can cancel it.
 
 Durations travel as ISO 8601 strings in JSON (``"PT30S"``, ``"P30D"``); numbers are read as
 seconds.
@@ -18,8 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 __all__ = ["Timings", "human_duration"]
@@ -61,13 +63,18 @@ class Timings(BaseModel):
         description="start-to-close of one Twilio call (its HTTP timeout plus margin); a call lost with a "
                     "crashed worker is retried after this long",
     )
-    review_timeout: timedelta | None = Field(
-        None, description="optional cap on the wait for a review by Twilio/TCR; none by default"
-    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_review_timeout(cls, data: Any) -> Any:
+        """Registrations started before ``review_timeout`` was removed carry it (never enforced)
+        in their input: ignore it so that they keep replaying."""
+        if isinstance(data, dict) and "review_timeout" in data:
+            data = {k: v for k, v in data.items() if k != "review_timeout"}
+        return data
 
     @field_validator(
         "settle_wait", "otp_resend_interval", "otp_deadline", "poll_initial", "poll_max", "call_timeout",
-        "review_timeout",
     )
     @classmethod
     def _positive(cls, v: timedelta | None) -> timedelta | None:
@@ -143,7 +150,6 @@ class Timings(BaseModel):
             poll_max=self.poll_max * scale,
             poll_backoff=self.poll_backoff,
             call_timeout=self.call_timeout,  # an HTTP request takes as long as it takes
-            review_timeout=None if self.review_timeout is None else self.review_timeout * scale,
         )
 
     # -- polling ---------------------------------------------------------------------------

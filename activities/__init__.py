@@ -21,9 +21,9 @@ def registration_activities(clients: TwilioClients) -> list[Callable[..., Any]]:
     return [
         th.create_bundle, th.create_end_user, th.update_end_user, th.create_address_document,
         th.assign_entity, th.list_assigned_end_users, th.evaluate_bundle, th.submit_bundle,
-        th.fetch_bundle, ad.create_address, ad.update_address, br.register_brand, br.fetch_brand,
+        th.fetch_bundle, th.update_bundle, ad.create_address, ad.update_address, br.register_brand, br.fetch_brand,
         br.update_brand, ca.create_messaging_service, ca.add_phone_number, ca.create_campaign,
-        ca.fetch_campaign, ca.find_campaign,
+        ca.fetch_campaign, ca.find_campaign, ca.update_campaign, ca.delete_campaign,
     ]
 
 

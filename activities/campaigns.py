@@ -3,14 +3,17 @@
 Idempotency: a retried service creation lists the account's services and reuses the one with
 the same (deterministic) friendly name; a retried number attachment checks the service's numbers;
 a retried campaign creation lists the service's campaigns and reuses the one for the brand (a sole
-proprietor brand has one campaign)."""
+proprietor brand has one campaign). A campaign update sends the same fields again (idempotent); a
+retried delete that finds the campaign gone (404) has nothing left to do."""
 
 from __future__ import annotations
 
 from a2p.calls import (
     AddPhoneNumber, CampaignRef, CampaignState, Call, Created, CreateCampaign,
-    CreateMessagingService, FindCampaign,
+    CreateMessagingService, FindCampaign, UpdateCampaign,
 )
+from twilio.base.exceptions import TwilioRestException
+
 from activities.errors import is_retry, parse_errors, twilio_call
 from activities.twilio_client import TwilioClients
 
@@ -75,3 +78,18 @@ class CampaignActivities:
         services = self._services(req.subaccount_sid)
         campaign = await services(req.messaging_service_sid).us_app_to_person(req.campaign_sid).fetch_async()
         return _campaign_state(campaign, req.messaging_service_sid)
+
+    @twilio_call(Call.UPDATE_CAMPAIGN)
+    async def update_campaign(self, req: UpdateCampaign) -> CampaignState:
+        campaign = self._services(req.subaccount_sid)(req.messaging_service_sid).us_app_to_person(req.campaign_sid)
+        return _campaign_state(await campaign.update_async(**req.campaign), req.messaging_service_sid)
+
+    @twilio_call(Call.DELETE_CAMPAIGN)
+    async def delete_campaign(self, req: CampaignRef) -> Created:
+        campaign = self._services(req.subaccount_sid)(req.messaging_service_sid).us_app_to_person(req.campaign_sid)
+        try:
+            await campaign.delete_async()
+        except TwilioRestException as exc:
+            if not (exc.status == 404 and is_retry()):
+                raise
+        return Created(sid=req.campaign_sid)

@@ -37,7 +37,7 @@ log = structlog.get_logger("a2p.activities")
 
 def to_activity_error(exc: BaseException) -> ApplicationError:
     if isinstance(exc, TwilioRestException):
-        err = TwilioError(code=exc.code, message=exc.msg or str(exc))
+        err = TwilioError(code=exc.code, message=exc.msg or str(exc), http_status=exc.status)
         if exc.status == 429:
             # Honour Retry-After, with jitter so that throttled activities don't return in a herd.
             delay = (RETRY_AFTER.get() or 1.0) * random.uniform(1.0, 1.5)
@@ -74,7 +74,8 @@ def twilio_call(name: Call) -> Callable[[Callable[P, Awaitable[R]]], Callable[P,
                 result = await fn(*args, **kwargs)
             except (TwilioRestException, aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 error = to_activity_error(exc)
-                bound.warning("twilio_call_failed", error_type=error.type, error=error.message)
+                bound.warning("twilio_call_failed", error_type=error.type, status=getattr(exc, "status", None),
+                              code=getattr(exc, "code", None), error=error.message)
                 raise error from exc
             bound.debug("twilio_call_done")
             return result

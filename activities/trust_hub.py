@@ -15,7 +15,7 @@ import json
 from a2p.calls import (
     AssignedEndUser, AssignEntity, BundleRef, BundleState, Call, Created, CreateAddressDocument,
     CreateBundle, CreateEndUser, Evaluation, EvaluateBundle, FieldFailure, RequirementFailure,
-    UpdateEndUser,
+    UpdateBundle, UpdateEndUser,
 )
 from a2p.constants import ADDRESS_DOCUMENT_TYPE
 from activities.errors import is_retry, parse_errors, twilio_call
@@ -138,6 +138,13 @@ class TrustHubActivities:
                 return BundleState(sid=current.sid, status=current.status, errors=parse_errors(current.errors))
         submitted = await bundle.update_async(status="pending-review")
         return BundleState(sid=submitted.sid, status=submitted.status, errors=parse_errors(submitted.errors))
+
+    @twilio_call(Call.UPDATE_BUNDLE)
+    async def update_bundle(self, req: UpdateBundle) -> BundleState:
+        # Idempotent: the same properties set again. Status is never sent with them (22204).
+        changes = {k: v for k, v in (("email", req.email), ("status_callback", req.status_callback)) if v is not None}
+        updated = await self._bundle(req).update_async(**changes)
+        return BundleState(sid=updated.sid, status=updated.status, errors=parse_errors(updated.errors))
 
     @twilio_call(Call.FETCH_BUNDLE)
     async def fetch_bundle(self, req: BundleRef) -> BundleState:

@@ -82,10 +82,6 @@ class TwilioClients:
         self._http: _AsyncHttpClient | None = None
         self._clients: dict[str, Client] = {}
 
-    @property
-    def parent_account_sid(self) -> str:
-        return self._settings.twilio_account_sid
-
     def for_account(self, subaccount_sid: str | None = None) -> Client:
         """A client acting on ``subaccount_sid`` (a customer's subaccount) or the parent account."""
         account_sid = subaccount_sid or self._settings.twilio_account_sid

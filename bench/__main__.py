@@ -1,4 +1,4 @@
-"""`python -m bench [--quick | --full] [...]`: the benchmark of issue 7.
+"""`python -m bench [--quick | --full] [...]`: the benchmark (figures: bench/RESULTS.md).
 
 Starts its own Temporal dev server (`temporal server start-dev --headless`, free ports, a temp
 SQLite file), its own Twilio sandbox and `python -m worker` as subprocesses, then measures:
@@ -12,7 +12,7 @@ SQLite file), its own Twilio sandbox and `python -m worker` as subprocesses, the
   peer        7. N registrations at 150 ms per call vs a sequential script (bench/peer.py)
   parked      5. M registrations parked in OTP_VERIFICATION: RSS, and the reaction to a signal burst
 
-and prints a table with issue 7's targets. Everything it started is stopped at the end, on an
+and prints a table with the targets. Everything it started is stopped at the end, on an
 error and on Ctrl-C.
 """
 
@@ -59,7 +59,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true", help=f"small sizes, a few minutes (default): {QUICK}")
-    mode.add_argument("--full", action="store_true", help=f"issue 7's sizes, takes long: {FULL}")
+    mode.add_argument("--full", action="store_true", help=f"the target sizes, takes long: {FULL}")
     p.add_argument("-n", "--registrations", type=int, help="N of items 1, 2, 3 and 7")
     p.add_argument("--parked", type=int, help="M of item 5")
     # Parking is bound by the dev server's CPU: a wider window would not park faster, only make
@@ -219,9 +219,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    exit_code = main()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # The Temporal SDK's native runtime can crash while the interpreter tears down
-    # (temporalio/sdk-python#300): leave without teardown so that the exit code is ours.
-    os._exit(exit_code)
+    from a2p.process import exit_now
+
+    exit_now(main())

@@ -10,10 +10,10 @@ import signal
 import sys
 
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from a2p.constants import OTP_RESEND_RATE_PER_SECOND
 from a2p.logging import configure_logging
+from a2p.process import exit_now
 from a2p.settings import SettingsError, load_settings
 from a2p.temporal_client import connect
 from bench.noop import NoopWorkflow, noop
@@ -30,8 +30,8 @@ async def main() -> int:
     configure_logging(settings.log_level, settings.log_format)
     client = await connect(settings)
     queue = settings.temporal_task_queue
-    # The registration worker's runner, with the no-op's module passed through as ours are.
-    runner = SandboxedWorkflowRunner(restrictions=WORKFLOW_RUNNER.restrictions.with_passthrough_modules("bench"))
+    # The registration worker's runner: the no-op's module is sandboxed as ours are.
+    runner = WORKFLOW_RUNNER
     workers = [
         Worker(client, task_queue=queue, workflows=[NoopWorkflow], activities=[noop],
                workflow_runner=runner,
@@ -51,9 +51,4 @@ async def main() -> int:
 
 
 if __name__ == "__main__":
-    code = asyncio.run(main())
-    sys.stdout.flush()
-    sys.stderr.flush()
-    import os
-
-    os._exit(code)  # temporalio/sdk-python#300: the native runtime can crash at interpreter exit
+    exit_now(asyncio.run(main()))

@@ -1,4 +1,4 @@
-"""The measurements of issue 7, one coroutine per phase; each returns a dict of figures that
+"""The benchmark's measurements, one coroutine per phase; each returns a dict of figures that
 bench/report.py prints. Phases run one after another on one stack (bench/stack.py)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The printed table: one block per item of issue 7, then the targets, met or missed."""
+"""The printed table: one block per measured item, then the targets, met or missed."""
 
 from __future__ import annotations
 
@@ -201,7 +201,7 @@ def render(r: dict[str, Any]) -> str:
         t.head(f"{phase}: FAILED")
         t.text(err)
 
-    t.head("Targets (issue 7)")
+    t.head("Targets")
     for label, value, ok in targets:
         t.row(label, value, _mark(ok))
     if r.get("elapsed_s"):

@@ -27,8 +27,8 @@ def _bool(value: str) -> bool:
     raise argparse.ArgumentTypeError(f"not a boolean: {value!r}")
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m sandbox", description="Local, stateful Twilio API sandbox "
+def parser(prog: str = "python -m sandbox") -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, description="Local, stateful Twilio API sandbox "
                                 "(Trust Hub, Addresses, A2P brands and campaigns) for a2p-registrar.")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=defaults.DEFAULT_PORT)
@@ -56,8 +56,8 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     return SandboxConfig.model_validate(values)
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = parser().parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = "python -m sandbox") -> None:
+    args = parser(prog).parse_args(argv)
     config = config_from_args(args)
     app = create_app(config, args.db)
     print(f"a2p sandbox on http://{args.host}:{args.port} (db: {args.db or 'memory'})", flush=True)

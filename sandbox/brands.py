@@ -12,8 +12,10 @@ Life cycle (FACTS.md, seeds 000 §3 and 001 §2):
 * ``POST .../SmsOtp`` re-sends (supersedes) the OTP: APPROVED, unverified, non-mock brands only,
   ``smsotp_rate_per_second`` per account (else 429 / 20429 with ``Retry-After``);
 * ``POST /v1/a2p/BrandRegistrations/{BN}`` (no body, 202) resubmits a ``FAILED`` brand (21725
-  otherwise), at most 3 times (60724), only once the failing input was fixed: no bundle
-  ``twilio-rejected``/``draft`` and a bundle resubmitted since the failure (60723);
+  otherwise), at most 3 times (21724 "Brand update count exceeded"), only once the failing input was
+  fixed: no bundle ``twilio-rejected``/``draft`` and a bundle resubmitted since the failure (60723);
+* the control API (``POST /sandbox/brands/{BN}/status``, :func:`set_status`) forces any status, e.g.
+  SUSPENDED / EXPIRED / DELETION_*, which refuse updates (21725) and SmsOtp (30752);
 * optional (``enforce_otp_deadline``): APPROVED + UNVERIFIED brands older than ``otp_deadline_days``
   become ``EXPIRED``.
 
@@ -156,6 +158,51 @@ def new_brand(sb: "Sandbox", account_sid: str, cp_sid: str, tp_sid: str, *, bran
     }
     rec.update(extra)
     return sb.store.put("brands", rec)
+
+
+# Event Streams type for a status set through the control API (sandbox choice where Twilio documents none).
+def brand_event_for(status: str, identity_status: str | None) -> tuple[str, str]:
+    if status == "FAILED":
+        return "brand-failure", "BrandRegistrationFailure"
+    if status == "APPROVED" and identity_status == "VERIFIED":
+        return "brand-verified", "BrandRegistrationVerified"
+    if status == "APPROVED" and identity_status == "VETTED_VERIFIED":
+        return "brand-vetted-verified", "BrandRegistrationVettedVerified"
+    if status == "APPROVED":
+        return "brand-registered", "BrandRegistrationSuccess"
+    # PENDING, IN_REVIEW, SUSPENDED, EXPIRED, DELETION_PENDING, DELETION_FAILED: no documented type; the
+    # sandbox already announces EXPIRED as brand-unverified, and brandstatus carries the real status.
+    return "brand-unverified", "BrandRegistrationUnverified"
+
+
+def set_status(sb: "Sandbox", rec: dict, status: str, identity_status: str | None = None,
+               problems: list[tuple[int, str]] | None = None) -> dict:
+    """Force a status (control API): cancels any pending review, sets ``errors[]`` (``(code, message)``
+    pairs, in the brand's error item shape) and sends the matching Event Streams event. Nothing is
+    scheduled afterwards: the next change comes from the control API or the brand's own API."""
+    sb.scheduler.cancel(rec.get("review_event"))
+    rec["review_event"] = None
+    rec["review_seq"] = rec.get("review_seq", 0) + 1  # a review already due for this brand is now stale
+    found = [brand_error(code, message) for code, message in problems or []]
+    rec.update(status=status, errors=found, failure_reason=found[0]["message"] if found else None,
+               date_updated=sb.now())
+    if identity_status is not None:
+        rec["identity_status"] = identity_status
+    if status == "FAILED":
+        cp = sb.store.get(CP, rec["customer_profile_bundle_sid"]) or {}
+        tp = sb.store.get(TP, rec["a2p_profile_bundle_sid"]) or {}
+        # as after a review: an update needs a bundle resubmitted from now on (60723)
+        rec["failed_marker"] = {"cp": cp.get("submissions", 0), "tp": tp.get("submissions", 0)}
+    if status == "APPROVED":
+        rec["tcr_id"] = rec.get("tcr_id") or "B" + hashlib.sha1(rec["sid"].encode()).hexdigest()[:6].upper()
+        if not rec.get("mobile_number") and not rec.get("mock"):
+            tp = sb.store.get(TP, rec["a2p_profile_bundle_sid"])
+            sole_prop = trusthub.end_user_of(sb, tp["sid"], c.SOLE_PROPRIETOR_END_USER_TYPE) if tp else None
+            mobile = str(((sole_prop or {}).get("attributes") or {}).get("mobile_phone_number") or "").strip()
+            rec["mobile_number"] = scenarios.mobile_key(mobile) if mobile else None
+    sb.store.put("brands", rec)
+    _brand_event(sb, rec, *brand_event_for(status, rec.get("identity_status")))
+    return rec
 
 
 def schedule_review(sb: "Sandbox", rec: dict) -> None:
@@ -399,15 +446,24 @@ def _fix_missing(sb: "Sandbox", rec: dict) -> str | None:
     return None
 
 
+_NEEDS_A_PERSON = {
+    "SUSPENDED": " (a SUSPENDED brand needs the Console or Support)",
+    "EXPIRED": " (an EXPIRED brand cannot be verified any more: delete it and register again)",
+    "DELETION_PENDING": " (the brand is being deleted)",
+    "DELETION_FAILED": " (the brand's deletion failed: contact Support)",
+}
+
+
 def update_brand(ctx: Ctx, sid: str) -> Reply:
     rec = ctx.owned("brands", sid)
     check_deadline(ctx.sb, rec)
     if rec["status"] != "FAILED":
-        raise errors.bad_request(f"Brand {sid} is {rec['status']}: only a FAILED brand can be updated",
-                                 errors.BRAND_UPDATE_NOT_FAILED)
+        raise errors.bad_request(f"Brand {sid} is {rec['status']}: only a FAILED brand can be updated"
+                                 + _NEEDS_A_PERSON.get(rec["status"], ""), errors.BRAND_UPDATE_NOT_FAILED)
     if rec.get("update_count", 0) >= c.MAX_BRAND_UPDATES:
-        raise errors.bad_request(f"Brand {sid} was already updated {rec['update_count']} times: the limit is "
-                                 f"{c.MAX_BRAND_UPDATES}", errors.BRAND_TOO_MANY_UPDATES)
+        raise errors.bad_request(f"Brand update count exceeded: brand {sid} was already updated "
+                                 f"{rec['update_count']} times, the limit is {c.MAX_BRAND_UPDATES} (contact Support)",
+                                 errors.BRAND_TOO_MANY_UPDATES)
     problem = _fix_missing(ctx.sb, rec)
     if problem:
         raise errors.bad_request(problem, errors.BRAND_FIX_FIRST)
@@ -427,8 +483,8 @@ def create_otp(ctx: Ctx, sid: str) -> Reply:
     if rec.get("mock"):
         raise errors.bad_request(f"Brand {sid} is a mock brand: mock brands get no OTP")
     if rec["status"] != "APPROVED":
-        raise errors.bad_request(f"Brand {sid} is {rec['status']}: an OTP can only be sent for an APPROVED brand",
-                                 errors.OTP_INVALID_OR_EXPIRED)
+        raise errors.bad_request(f"Brand {sid} is {rec['status']}: an OTP can only be sent for an APPROVED brand"
+                                 + _NEEDS_A_PERSON.get(rec["status"], ""), errors.OTP_INVALID_OR_EXPIRED)
     if rec.get("identity_status") == "VERIFIED":
         raise errors.bad_request(f"Brand {sid} is already VERIFIED: no OTP needed")
     send_otp(ctx.sb, rec)

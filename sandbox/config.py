@@ -30,6 +30,11 @@ class SandboxConfig(BaseModel):
         True, description="count emails and addresses of registered brands toward their cap of 10 (off: only the "
                           "reserved scenario values and POST /sandbox/tcr/uses reach it); mobiles always count")
 
+    # Campaign update (UpdateUsAppToPerson) of a FAILED campaign; off: 405 / 20004, so that a client's
+    # fallback (delete the campaign, create a new one) can be exercised.
+    campaign_updates_supported: bool = Field(
+        True, description="POST .../Compliance/Usa2p/{QE} updates a FAILED campaign (off: 405, code 20004)")
+
     # Webhooks (bundle status callbacks and Event Streams).
     event_sink_url: str | None = Field(None, description="Event Streams sink of the parent account")
     webhook_max_attempts: int = Field(5, ge=1, description="delivery attempts per webhook")

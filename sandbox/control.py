@@ -7,12 +7,14 @@ See ``sandbox/README.md`` for the request and response shapes.
 from __future__ import annotations
 
 import json
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from a2p import constants as c
 
 from . import addresses, brands, messaging, scenarios, trusthub
 from .clock import iso
@@ -272,6 +274,53 @@ def add_tcr_uses(sb: Sandbox, body: dict, request: Request) -> dict:
     return {"uses": result}
 
 
+class BrandProblem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: int
+    message: str = Field(..., min_length=1)
+
+
+class BrandStatus(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Literal[c.BRAND_STATUSES]  # type: ignore[valid-type]
+    identity_status: Literal[c.IDENTITY_STATUSES] | None = None  # type: ignore[valid-type]
+    errors: list[BrandProblem] | None = None
+    update_count: int | None = Field(None, ge=0, description="updates made so far (e.g. in the Console)")
+
+
+def set_brand_status(sb: Sandbox, body: dict, request: Request) -> dict:
+    """Force a brand's status (any account's brand); sends the matching Event Streams event."""
+    spec = BrandStatus.model_validate(body)
+    rec = sb.store.get("brands", request.path_params["sid"])
+    if rec is None:
+        raise ControlError(404, f"unknown brand {request.path_params['sid']}")
+    if spec.update_count is not None:
+        rec["update_count"] = spec.update_count
+    brands.set_status(sb, rec, spec.status, spec.identity_status,
+                      [(e.code, e.message) for e in spec.errors or []])
+    return brands.brand_json(sb, rec)
+
+
+class CampaignProblem(BrandProblem):
+    fields: list[str] = Field(default_factory=list)
+
+
+class CampaignStatus(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Literal[c.CAMPAIGN_STATUSES]  # type: ignore[valid-type]
+    errors: list[CampaignProblem] | None = None
+
+
+def set_campaign_status(sb: Sandbox, body: dict, request: Request) -> dict:
+    """Force a campaign's status (any account's campaign); sends the matching Event Streams event."""
+    spec = CampaignStatus.model_validate(body)
+    rec = sb.store.get("campaigns", request.path_params["sid"])
+    if rec is None:
+        raise ControlError(404, f"unknown campaign {request.path_params['sid']}")
+    messaging.set_status(sb, rec, spec.status, [(e.code, e.message, e.fields) for e in spec.errors or []])
+    return messaging.campaign_json(sb, rec)
+
+
 def webhook_attempts(sb: Sandbox, body: dict, request: Request) -> dict:
     return {"attempts": list(sb.webhooks.attempts), "counts": dict(sb.webhooks.counts),
             "pending": [e["payload"] | {"due": iso(e["due"])} for e in sb.scheduler.pending("webhook")]}
@@ -304,6 +353,8 @@ routes = [
     _r("/event-sink", set_event_sink, "POST"),
     _r("/fixtures/legacy", legacy_fixture, "POST"),
     _r("/tcr/uses", add_tcr_uses, "POST"),
+    _r("/brands/{sid}/status", set_brand_status, "POST"),
+    _r("/campaigns/{sid}/status", set_campaign_status, "POST"),
     _r("/webhooks", webhook_attempts, "GET"),
     _r("/reset", reset, "POST"),
 ]

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse
 # Generic.
 BAD_REQUEST = 20001          # missing or invalid parameter
 AUTHENTICATE = 20003
+METHOD_NOT_ALLOWED = 20004
 NOT_FOUND = 20404
 TOO_MANY_REQUESTS = 20429
 INTERNAL = 20500
@@ -24,7 +25,7 @@ STATUS_WITH_OTHER_FIELDS = 22204
 # Brands.
 BRAND_UPDATE_NOT_FAILED = 21725
 BRAND_FIX_FIRST = 60723
-BRAND_TOO_MANY_UPDATES = 60724
+BRAND_TOO_MANY_UPDATES = 21724   # "Brand update count exceeded"
 BRAND_WRONG_BUNDLES = 30793
 BRAND_INVALID_INPUT = 30701
 BRAND_MAX_REGISTRATIONS = 30712
@@ -33,6 +34,7 @@ OTP_INVALID_OR_EXPIRED = 30752
 # Campaigns.
 CAMPAIGN_OPT_IN_MISSING = 30896
 CAMPAIGN_NOT_ALLOWED = 21711     # sandbox choice: brand/service not eligible for this campaign
+CAMPAIGN_UPDATE_NOT_FAILED = 21727  # sandbox choice: a campaign can be updated only while FAILED
 # Messaging service numbers.
 NUMBER_ALREADY_IN_SERVICE = 21710
 SOLE_PROP_ONE_NUMBER = 21714     # sandbox choice
@@ -81,6 +83,10 @@ def unauthorized() -> ApiError:
 
 def too_many_requests(message: str = "Too Many Requests", retry_after: float = 1) -> ApiError:
     return ApiError(429, TOO_MANY_REQUESTS, message, headers={"Retry-After": str(max(1, round(retry_after)))})
+
+
+def method_not_allowed() -> ApiError:
+    return ApiError(405, METHOD_NOT_ALLOWED, "Method not allowed")
 
 
 def internal() -> ApiError:

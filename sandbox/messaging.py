@@ -4,12 +4,15 @@
   (deleting a service deletes its campaign and frees its numbers).
 * PhoneNumbers: add a ``PN`` of the same account (created with ``POST /sandbox/phone-numbers``);
   a number belongs to one service; a service whose campaign is SOLE_PROPRIETOR holds one number.
-* Usa2p campaigns: create / fetch / list / delete. The documented limits are enforced (400 naming
+* Usa2p campaigns: create / fetch / list / update / delete. The documented limits are enforced (400 naming
   the field); the brand must be an APPROVED + VERIFIED, non-mock SOLE_PROPRIETOR brand of the
   account with no other campaign, the use case SOLE_PROPRIETOR, the service without another
   campaign and with at most one number. Status ``PENDING`` -> ``IN_PROGRESS``
   (``campaign_in_progress_seconds``) -> ``VERIFIED`` or ``FAILED`` (``campaign_review_seconds`` later;
-  see :mod:`sandbox.scenarios`).
+  see :mod:`sandbox.scenarios`). Update (UpdateUsAppToPerson, 200): only a FAILED campaign (else 400
+  21727), same field rules, back to ``PENDING`` with ``errors[]`` cleared and reviewed again; with
+  ``campaign_updates_supported`` false it answers 405 / 20004. Only existing campaigns count for the
+  one-campaign-per-brand and per-service rules, so after a delete both take a new one.
 """
 
 from __future__ import annotations
@@ -218,13 +221,11 @@ def _keywords(ctx: Ctx, name: str) -> list[str] | None:
     return values
 
 
-def _campaign_input(ctx: Ctx) -> dict:
-    """Read and validate the create form (ENDPOINTS.md 3.6, FACTS.md campaign limits)."""
+def _content_input(ctx: Ctx) -> dict:
+    """The fields create and update share, with the same rules (FACTS.md campaign limits)."""
     data = {
-        "brand_registration_sid": ctx.sid("BrandRegistrationSid", "BN"),
         "description": ctx.text("Description", required=True),
         "message_flow": ctx.text("MessageFlow", required=True),
-        "us_app_to_person_usecase": ctx.text("UsAppToPersonUsecase", required=True),
         "has_embedded_links": ctx.flag("HasEmbeddedLinks", required=True),
         "has_embedded_phone": ctx.flag("HasEmbeddedPhone", required=True),
     }
@@ -238,6 +239,18 @@ def _campaign_input(ctx: Ctx) -> dict:
     for i, sample in enumerate(samples):
         _length(f"MessageSamples[{i}]", sample, 20, 1024)
     data["message_samples"] = samples
+    data["privacy_policy_url"] = ctx.url_param("PrivacyPolicyUrl")
+    data["terms_and_conditions_url"] = ctx.url_param("TermsAndConditionsUrl")
+    return data
+
+
+def _campaign_input(ctx: Ctx) -> dict:
+    """Read and validate the create form (ENDPOINTS.md 3.6, FACTS.md campaign limits)."""
+    data = {
+        "brand_registration_sid": ctx.sid("BrandRegistrationSid", "BN"),
+        **_content_input(ctx),
+        "us_app_to_person_usecase": ctx.text("UsAppToPersonUsecase", required=True),
+    }
     for param, key in (("OptInMessage", "opt_in_message"), ("OptOutMessage", "opt_out_message"),
                        ("HelpMessage", "help_message")):
         data[key] = ctx.text(param)
@@ -248,9 +261,12 @@ def _campaign_input(ctx: Ctx) -> dict:
     for param, key in (("SubscriberOptIn", "subscriber_opt_in"), ("AgeGated", "age_gated"),
                        ("DirectLending", "direct_lending")):
         data[key] = ctx.flag(param, default=False)
-    data["privacy_policy_url"] = ctx.url_param("PrivacyPolicyUrl")
-    data["terms_and_conditions_url"] = ctx.url_param("TermsAndConditionsUrl")
     return data
+
+
+# UpdateUsAppToPerson's form (messaging spec): no use case, brand, opt-in/out/help messages or keywords.
+UPDATE_PARAMS = ("HasEmbeddedLinks", "HasEmbeddedPhone", "MessageSamples", "MessageFlow", "Description", "AgeGated",
+                 "DirectLending", "PrivacyPolicyUrl", "TermsAndConditionsUrl")
 
 
 def _eligible(ctx: Ctx, service_sid: str, data: dict) -> dict:
@@ -294,10 +310,41 @@ def create_campaign(ctx: Ctx, service_sid: str) -> Reply:
            "campaign_status": "PENDING", "campaign_id": None, "is_externally_registered": False,
            "rate_limits": SP_RATE_LIMITS, "mock": False, "errors": [], "date_created": now, "date_updated": now,
            "events": []}
-    rec["events"].append(ctx.sb.scheduler.schedule("campaign_in_progress", ctx.sb.config.campaign_in_progress_seconds,
-                                                   {"sid": rec["sid"]}))
+    _schedule_review(ctx.sb, rec)
     ctx.sb.store.put("campaigns", rec)
     return Reply(201, campaign_json(ctx.sb, rec))
+
+
+def _schedule_review(sb: "Sandbox", rec: dict) -> None:
+    """(Re)start the campaign's review: PENDING now, IN_PROGRESS and VERIFIED/FAILED later."""
+    _cancel_events(sb, rec)
+    rec["events"] = [sb.scheduler.schedule("campaign_in_progress", sb.config.campaign_in_progress_seconds,
+                                           {"sid": rec["sid"]})]
+
+
+def _cancel_events(sb: "Sandbox", rec: dict) -> None:
+    for event_id in rec.get("events", []):
+        sb.scheduler.cancel(event_id)
+    rec["events"] = []
+
+
+def update_campaign(ctx: Ctx, service_sid: str, sid: str) -> Reply:
+    """UpdateUsAppToPerson: a FAILED campaign, edited, goes back to review (the create's scenarios apply)."""
+    if not ctx.sb.config.campaign_updates_supported:
+        raise errors.method_not_allowed()
+    rec = _owned_campaign(ctx, service_sid, sid)
+    ctx.only(*UPDATE_PARAMS)
+    data = _content_input(ctx)
+    data["age_gated"] = ctx.flag("AgeGated", required=True)
+    data["direct_lending"] = ctx.flag("DirectLending", required=True)
+    if rec["campaign_status"] != "FAILED":
+        raise errors.bad_request(
+            f"Campaign {sid} is {rec['campaign_status']}: only a FAILED campaign can be updated (delete it and "
+            "create a new one to change anything else)", errors.CAMPAIGN_UPDATE_NOT_FAILED)
+    rec.update(data, campaign_status="PENDING", errors=[], date_updated=ctx.sb.now())
+    _schedule_review(ctx.sb, rec)
+    ctx.sb.store.put("campaigns", rec)
+    return Reply(200, campaign_json(ctx.sb, rec))
 
 
 def _owned_campaign(ctx: Ctx, service_sid: str, sid: str) -> dict:
@@ -319,8 +366,7 @@ def list_campaigns(ctx: Ctx, service_sid: str) -> Reply:
 
 
 def _delete_campaign(sb: "Sandbox", rec: dict) -> None:
-    for event_id in rec.get("events", []):
-        sb.scheduler.cancel(event_id)
+    _cancel_events(sb, rec)
     sb.store.delete("campaigns", rec["sid"])
     service = sb.store.get("services", rec["messaging_service_sid"])
     if service is not None:
@@ -345,12 +391,53 @@ def _campaign_event(sb: "Sandbox", rec: dict, event_type: str, schema: str) -> N
                             })
 
 
+def _set_registered(sb: "Sandbox", rec: dict) -> None:
+    """The service is A2P-registered exactly while its campaign is VERIFIED."""
+    service = sb.store.get("services", rec["messaging_service_sid"])
+    registered = rec["campaign_status"] == "VERIFIED"
+    if service is not None and service["us_app_to_person_registered"] != registered:
+        service.update(us_app_to_person_registered=registered, date_updated=sb.now())
+        sb.store.put("services", service)
+
+
+def _campaign_id(rec: dict) -> str:
+    return rec.get("campaign_id") or "C" + hashlib.sha1(rec["sid"].encode()).hexdigest()[:6].upper()
+
+
+# Event Streams type for each status (SUSPENDED and PENDING have no documented type: sandbox choice).
+CAMPAIGN_EVENTS = {
+    "PENDING": ("campaign-submitted", "CampaignRegistrationSubmitted"),
+    "IN_PROGRESS": ("campaign-submitted", "CampaignRegistrationSubmitted"),
+    "VERIFIED": ("campaign-approved", "CampaignRegistrationApproved"),
+    "FAILED": ("campaign-failure", "CampaignRegistrationFailure"),
+    "SUSPENDED": ("campaign-failure", "CampaignRegistrationFailure"),
+}
+
+
+def campaign_error(code: int, description: str, fields: list[str] | None = None) -> dict:
+    """Campaign ``errors[]`` item (the shape of the spec's example)."""
+    return {"error_code": code, "fields": fields or [], "url": more_info(code), "description": description}
+
+
+def set_status(sb: "Sandbox", rec: dict, status: str, problems: list[tuple[int, str, list[str]]] | None = None) -> dict:
+    """Force a status (control API): cancels the pending review steps, sets ``errors[]``
+    (``(code, description, fields)``) and sends the matching Event Streams event. Nothing is
+    scheduled afterwards."""
+    _cancel_events(sb, rec)
+    rec.update(campaign_status=status, errors=[campaign_error(*p) for p in problems or []], date_updated=sb.now())
+    if status != "PENDING":
+        rec["campaign_id"] = _campaign_id(rec)
+    sb.store.put("campaigns", rec)
+    _set_registered(sb, rec)
+    _campaign_event(sb, rec, *CAMPAIGN_EVENTS.get(status, CAMPAIGN_EVENTS["FAILED"]))
+    return rec
+
+
 def campaign_in_progress(sb: "Sandbox", payload: dict) -> None:
     rec = sb.store.get("campaigns", payload["sid"])
     if rec is None or rec["campaign_status"] != "PENDING":
         return
-    rec.update(campaign_status="IN_PROGRESS", date_updated=sb.now(),
-               campaign_id="C" + hashlib.sha1(rec["sid"].encode()).hexdigest()[:6].upper())
+    rec.update(campaign_status="IN_PROGRESS", date_updated=sb.now(), campaign_id=_campaign_id(rec))
     rec["events"] = [sb.scheduler.schedule("campaign_review", sb.config.campaign_review_seconds, {"sid": rec["sid"]})]
     sb.store.put("campaigns", rec)
     _campaign_event(sb, rec, "campaign-submitted", "CampaignRegistrationSubmitted")
@@ -362,21 +449,16 @@ def campaign_review(sb: "Sandbox", payload: dict) -> None:
         return
     rec["events"] = []
     if scenarios.message_flow_lacks_opt_in(rec["message_flow"]):
-        rec.update(campaign_status="FAILED", date_updated=sb.now(), errors=[{
-            "error_code": errors.CAMPAIGN_OPT_IN_MISSING, "fields": ["MESSAGE_FLOW"],
-            "url": more_info(errors.CAMPAIGN_OPT_IN_MISSING),
-            "description": "Opt-in information is missing: the message flow must describe how end users opt in "
-                           "and give consent to receive messages.",
-        }])
+        rec.update(campaign_status="FAILED", date_updated=sb.now(), errors=[campaign_error(
+            errors.CAMPAIGN_OPT_IN_MISSING,
+            "Opt-in information is missing: the message flow must describe how end users opt in and give consent "
+            "to receive messages.", ["MESSAGE_FLOW"])])
         sb.store.put("campaigns", rec)
         _campaign_event(sb, rec, "campaign-failure", "CampaignRegistrationFailure")
         return
     rec.update(campaign_status="VERIFIED", date_updated=sb.now())
     sb.store.put("campaigns", rec)
-    service = sb.store.get("services", rec["messaging_service_sid"])
-    if service is not None:
-        service.update(us_app_to_person_registered=True, date_updated=sb.now())
-        sb.store.put("services", service)
+    _set_registered(sb, rec)
     _campaign_event(sb, rec, "campaign-approved", "CampaignRegistrationApproved")
 
 
@@ -398,5 +480,6 @@ routes = [
     route(USA2P, create_campaign, "POST"),
     route(USA2P, list_campaigns, "GET"),
     route(USA2P + "/{sid}", fetch_campaign, "GET"),
+    route(USA2P + "/{sid}", update_campaign, "POST"),
     route(USA2P + "/{sid}", delete_campaign, "DELETE"),
 ]

@@ -182,6 +182,21 @@ class _ControlAPI:
         return self._call("POST", "/sandbox/tcr/uses", json=_compact(mobile_number=mobile_number, email=email,
                                                                       address=address, uses=uses))
 
+    def set_brand_status(self, brand_sid: str, status: str, identity_status: str | None = None,
+                         errors: list[dict] | None = None, update_count: int | None = None) -> Any:
+        """Force a brand's ``status`` (and ``identity_status``; ``errors`` = ``[{code, message}]``;
+        ``update_count``: updates made so far, e.g. in the Console) and send the matching Event Streams
+        event; answers the brand's API JSON."""
+        return self._call("POST", f"/sandbox/brands/{brand_sid}/status",
+                          json=_compact(status=status, identity_status=identity_status, errors=errors,
+                                        update_count=update_count))
+
+    def set_campaign_status(self, campaign_sid: str, status: str, errors: list[dict] | None = None) -> Any:
+        """Force a campaign's ``status`` (``errors`` = ``[{code, message, fields}]``) and send the matching
+        Event Streams event; answers the campaign's API JSON."""
+        return self._call("POST", f"/sandbox/campaigns/{campaign_sid}/status",
+                          json=_compact(status=status, errors=errors))
+
     def webhooks(self) -> Any:
         """Webhook delivery attempts: ``{attempts: [...], counts, pending}``."""
         return self._call("GET", "/sandbox/webhooks")
@@ -255,7 +270,7 @@ class SandboxProcess:
     def __init__(self, config: SandboxConfig | dict | None = None, *, host: str = "127.0.0.1",
                  port: int | None = None, db_path: str | os.PathLike | None = None,
                  extra_args: list[str] | None = None, startup_timeout: float = 20.0,
-                 env: dict[str, str] | None = None, python: str | None = None):
+                 env: dict[str, str] | None = None, python: str | None = None, new_session: bool = False):
         if isinstance(config, SandboxConfig):
             config = config.model_dump(exclude_defaults=True)
         self.config = dict(config or {})
@@ -267,6 +282,7 @@ class SandboxProcess:
         self.startup_timeout = startup_timeout
         self.env = env
         self.python = python or sys.executable
+        self.new_session = new_session  # its own session: a Ctrl-C at the terminal reaches only its parent
         self.process: subprocess.Popen | None = None
         self._log: Any = None  # the subprocess's output while it runs (a temp file, removed by stop())
         self._last_logs = ""
@@ -290,7 +306,7 @@ class SandboxProcess:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
         self._log = tempfile.NamedTemporaryFile(prefix="a2p-sandbox-", suffix=".log", delete=False)
         self.process = subprocess.Popen(self.command(), stdout=self._log, stderr=subprocess.STDOUT, env=env,
-                                        cwd=str(REPO_ROOT))
+                                        cwd=str(REPO_ROOT), start_new_session=self.new_session)
         try:
             self._wait_healthy()
         except BaseException:

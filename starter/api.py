@@ -29,7 +29,7 @@ from a2p.progress import OperatorDecision, RegistrationStatus
 from a2p.requests import Correction, LegacyConversionRequest, RegistrationRequest
 from a2p.settings import Settings
 from a2p.temporal_client import web_ui_link
-from starter import batch, registrations
+from starter import batch, overview, registrations
 from starter.webhooks import same_secret
 
 log = structlog.get_logger("a2p.service")
@@ -49,6 +49,8 @@ class RegistrationView(BaseModel):
     status: RegistrationStatus
     web_ui: str = Field(description="the workflow in the Temporal Web UI")
     running: bool
+    pending_calls: list[overview.PendingCall] = Field(
+        default_factory=list, description="the Twilio call it is on: attempt, last failure, how long retries go on")
 
 
 class RegistrationList(BaseModel):
@@ -89,11 +91,10 @@ def temporal(request: Request) -> Client:
     return request.app.state.client
 
 
-def router(settings: Settings) -> APIRouter:
-    """The ``/v1`` routes."""
-    api = APIRouter()
+def authed(settings: Settings) -> Any:
+    """The dependency of every ``/v1`` route: the bearer key (also described in the OpenAPI
+    document). starter/gate.py has checked it already, before the body was read."""
     bearer = HTTPBearer(auto_error=False, description="A2P_SERVICE_API_KEY")
-    page_key = hashlib.sha256(b"a2p page token\0" + settings.callback_token("page tokens").encode()).digest()
 
     def api_key(request: Request, _: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
         refusal = api_key_refusal(settings, request.headers)
@@ -101,7 +102,13 @@ def router(settings: Settings) -> APIRouter:
             status, body, headers = refusal
             raise HTTPException(status_code=status, detail=body, headers=headers)
 
-    Authed = Depends(api_key)
+    return Depends(api_key)
+
+
+def router(settings: Settings, Authed: Any) -> APIRouter:  # noqa: N803 - reads as the dependency it is
+    """The ``/v1`` routes; ``Authed``: :func:`authed`'s dependency."""
+    api = APIRouter()
+    page_key = hashlib.sha256(b"a2p page token\0" + settings.callback_token("page tokens").encode()).digest()
 
     def started_view(request: Request, s: registrations.Started) -> Started:
         path = request.app.url_path_for("get_registration", workflow_id=s.workflow_id)
@@ -142,7 +149,7 @@ def router(settings: Settings) -> APIRouter:
         invalid = [{"index": o.index, "isv_customer_id": o.isv_customer_id, "fields": o.fields}
                    for o in result.items if o.outcome == "invalid"]
         views = [started_view(request, registrations.Started(o.workflow_id, o.run_id, o.outcome == "created"))
-                 for o in result.items if o.outcome in ("created", "existing")]
+                 for o in result.items if o.outcome in ("created", "existing") and o.workflow_id]
         return BatchResult(total=result.total, created=result.created, existing=result.existing,
                            invalid=invalid, started=views)
 
@@ -154,7 +161,8 @@ def router(settings: Settings) -> APIRouter:
         desc = await _found(registrations.describe(c, workflow_id), workflow_id)
         status = await _found(registrations.get_status(c, workflow_id), workflow_id)
         return RegistrationView(status=status, web_ui=web_ui_link(settings, workflow_id),
-                                running=desc.status is not None and desc.status.name == "RUNNING")
+                                running=desc.status is not None and desc.status.name == "RUNNING",
+                                pending_calls=overview.pending_calls(desc))
 
     @api.get("/v1/registrations", response_model=RegistrationList, dependencies=[Authed], responses=API_ERRORS)
     async def list_registrations(

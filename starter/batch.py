@@ -162,7 +162,7 @@ def items_from_csv(text: str) -> list[BatchItem]:
         raise BatchFileError(f"unknown CSV column(s): {', '.join(unknown)}; known: {', '.join(KNOWN_COLUMNS)}")
     reader.fieldnames = header
     items = []
-    for i, row in enumerate(reader):
+    for row in reader:
         line = reader.line_num
         if not any((v or "").strip() for k, v in row.items() if k is not None) and None not in row:
             continue  # a blank line
@@ -288,7 +288,7 @@ async def start_conversions(client: Client, settings: Settings, items: Iterable[
         async with gate:
             try:
                 started = await registrations.start_conversion(client, settings, request, task_queue=task_queue)
-            except Exception as err:  # noqa: BLE001 - one item's failure must not hide the others'
+            except Exception as err:  # one item's failure must not hide the others'
                 if raise_on_error:
                     raise
                 outcome = ItemOutcome(index=item.index, source=item.source, isv_customer_id=request.isv_customer_id,

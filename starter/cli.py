@@ -1,89 +1,167 @@
-"""`a2p`: the command line of a2p-registrar.
-
-  a2p demo [--keep-up]          the local stack + a sample registration to a VERIFIED campaign
-  a2p sandbox [--port N]        run the Twilio sandbox
-  a2p worker                    run a worker (settings from the environment)
-  a2p service                   run the registration service (HTTP API + Twilio webhooks)
-  a2p start FILE.json           start a registration (see a2p/examples/registration.json)
-  a2p convert FILE [--wait]     start legacy Starter brand conversions: a JSON object, a JSON array
-                                or a CSV file, one conversion per customer (see README)
-  a2p status WORKFLOW_ID        where a registration stands
-  a2p correct WORKFLOW_ID FILE  send a correction (JSON, see README)
-  a2p decide WORKFLOW_ID ACTION retry | end | resend_otp_and_wait
-  a2p resend-otp WORKFLOW_ID    re-send the OTP now
-  a2p cancel WORKFLOW_ID        cancel a registration
-  a2p list [--phase P] [--brand-status S] [--campaign-status S] [--flow new|legacy]
-"""
+"""`a2p`: the command line of a2p-registrar — `a2p --help` lists the commands (COMMANDS below),
+`a2p COMMAND --help` their options. Read-only commands (status, list) need only Temporal's
+settings; errors are one line that names what to fix."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
-import os
 import sys
+from typing import Any
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from a2p.process import exit_now as _exit
 
-def _exit(code: int) -> None:
-    # The Temporal SDK's native runtime can crash while the interpreter tears down
-    # (temporalio/sdk-python#300): flush and leave without teardown so the exit code is ours.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+
+COMMANDS = {  # name -> one line: what it does (top-level help lists them)
+    "demo": "run the local stack (Temporal + Web UI, sandbox, worker, service) and a sample registration",
+    "sandbox": "run the local Twilio sandbox server",
+    "worker": "run a worker: the registration workflows and their Twilio calls",
+    "service": "run the registration service: HTTP API, Twilio webhooks, Web UI codec",
+    "start": "start a registration from a JSON request (idempotent per customer)",
+    "convert": "start legacy Starter brand conversions from a JSON or CSV file",
+    "status": "where a registration stands (--json: the whole status document)",
+    "list": "list registrations as a table, filtered by phase or status (--counts: per phase)",
+    "correct": "send a correction (JSON) to a registration waiting for one",
+    "decide": "an operator's decision for a parked registration: retry | end | resend_otp_and_wait",
+    "resend-otp": "re-send the OTP to the customer's mobile now",
+    "cancel": "cancel a registration",
+}
+# Commands that only read: they need Temporal's settings, not Twilio's.
+READ_ONLY = {"status", "list"}
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="a2p", description="A2P 10DLC sole proprietor registrations on Temporal")
-    sub = p.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="run the local stack and a sample registration")
+    from a2p.progress import Phase
+
+    p = argparse.ArgumentParser(
+        prog="a2p", description="A2P 10DLC Sole Proprietor registrations on Temporal: run the stack, start, watch "
+                                "and steer registrations.",
+        epilog="Settings come from the environment (or .env): TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, "
+               "A2P_PAYLOAD_KEYS for every command; Twilio's only for worker, start, convert, correct, decide, "
+               "resend-otp and cancel. See README, Configuration.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands")
+
+    def add(name: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=COMMANDS[name], description=COMMANDS[name])
+
+    demo = add("demo")
     demo.add_argument("--keep-up", action="store_true", help="keep the stack (and Web UI) up afterwards")
     demo.add_argument("--request", type=Path, help="a registration request JSON (default: the example)")
-    sb = sub.add_parser("sandbox", help="run the Twilio sandbox server")
+    sb = add("sandbox")
     sb.add_argument("rest", nargs=argparse.REMAINDER)
-    sub.add_parser("worker", help="run a worker")
-    sub.add_parser("service", help="run the registration service (HTTP API + Twilio webhooks)")
-    start = sub.add_parser("start", help="start a registration from a JSON file")
+    add("worker")
+    add("service")
+    start = add("start")
     start.add_argument("file", type=Path)
-    conv = sub.add_parser("convert", help="start legacy Starter brand conversions from a JSON or CSV file")
+    conv = add("convert")
     conv.add_argument("file", type=Path, help="a JSON object, a JSON array of objects, or a CSV file")
     conv.add_argument("--campaign-file", type=Path,
                       help="a campaign (JSON) for every customer without one of its own")
     conv.add_argument("--wait", action="store_true",
-                      help="follow the conversions until each has ended or waits for a person")
+                      help="follow the conversions until each has ended or waits for a person (Ctrl-C stops "
+                           "following; the conversions go on)")
     conv.add_argument("--timeout", type=float, help="with --wait: stop following after this many seconds")
     conv.add_argument("--concurrency", type=int, default=20, help="workflow starts in flight at once (20)")
     conv.add_argument("--json", action="store_true", help="print every item's outcome as JSON")
-    for name in ("status", "resend-otp"):
-        sub.add_parser(name).add_argument("workflow_id")
-    corr = sub.add_parser("correct")
+    status = add("status")
+    status.add_argument("workflow_id")
+    status.add_argument("--json", action="store_true", help="the whole status document, as JSON")
+    add("resend-otp").add_argument("workflow_id")
+    corr = add("correct")
     corr.add_argument("workflow_id")
     corr.add_argument("file", type=Path)
-    dec = sub.add_parser("decide")
+    dec = add("decide")
     dec.add_argument("workflow_id")
     dec.add_argument("action", choices=["retry", "end", "resend_otp_and_wait"])
     dec.add_argument("--reason")
-    can = sub.add_parser("cancel")
+    can = add("cancel")
     can.add_argument("workflow_id")
     can.add_argument("--reason", default="cancelled from the command line")
-    ls = sub.add_parser("list")
-    ls.add_argument("--phase")
+    ls = add("list")
+    ls.add_argument("--phase", choices=[ph.value for ph in Phase], metavar="PHASE",
+                    help="one of: " + ", ".join(ph.value for ph in Phase))
     ls.add_argument("--brand-status")
     ls.add_argument("--campaign-status")
     ls.add_argument("--flow", choices=["new", "legacy"])
+    ls.add_argument("--limit", type=int, default=100, help="at most this many rows, newest first (100)")
+    ls.add_argument("--counts", action="store_true", help="how many registrations are in each phase")
+    ls.add_argument("--json", action="store_true", help="JSON for machines")
     return p
 
 
-async def _client_command(args: argparse.Namespace) -> int:
+def _table(rows: list[dict]) -> str:
+    """Registrations as a table for people (no PII: ids, phase, statuses)."""
+    if not rows:
+        return "no registrations match"
+    cols = [("workflow_id", "WORKFLOW ID"), ("phase", "PHASE"), ("brand_status", "BRAND"),
+            ("identity_status", "IDENTITY"), ("campaign_status", "CAMPAIGN"), ("started_at", "STARTED")]
+
+    def cell(r: dict, key: str) -> str:
+        v = r.get(key)
+        if key == "started_at" and v is not None:
+            return v.strftime("%Y-%m-%d %H:%M")
+        if key == "phase" and r.get("workflow_status") not in (None, "RUNNING") and v is None:
+            return r["workflow_status"]
+        return "-" if v is None else str(v)
+
+    cells = [[cell(r, k) for k, _ in cols] for r in rows]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, (_, h) in enumerate(cols)]
+    lines = ["  ".join(h.ljust(w) for (_, h), w in zip(cols, widths, strict=True)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
+    return "\n".join(lines)
+
+
+def describe_error(err: BaseException, settings: object | None = None, workflow_id: str | None = None) -> str:
+    """One line naming what to fix, for the errors a person meets (never a traceback, never a secret)."""
+    from temporalio.service import RPCError, RPCStatusCode
+
+    from a2p.codec import PayloadKeyMissing
+    from starter.registrations import UpdateRefused
+
+    address = getattr(settings, "temporal_address", None) or "TEMPORAL_ADDRESS"
+    chain: list[BaseException] = []
+    e: BaseException | None = err
+    while e is not None and e not in chain:
+        chain.append(e)
+        e = e.__cause__ or e.__context__
+    for e in chain:
+        if isinstance(e, PayloadKeyMissing):
+            return str(e)
+        if isinstance(e, UpdateRefused):
+            return f"refused by the registration (nothing changed): {e}"
+        if isinstance(e, RPCError):
+            if e.status == RPCStatusCode.NOT_FOUND and workflow_id:
+                return f"no registration {workflow_id} in namespace {getattr(settings, 'temporal_namespace', '?')}"
+            if e.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+                return (f"Temporal unreachable at {address}: start it, or set TEMPORAL_ADDRESS "
+                        f"(and TEMPORAL_NAMESPACE) to where it runs")
+            return f"Temporal refused the call ({e.status.name if e.status else 'error'}): {e.message}"
+        if isinstance(e, (ConnectionError, asyncio.TimeoutError)) or (
+                isinstance(e, RuntimeError) and "client connect" in str(e).lower()):
+            return (f"Temporal unreachable at {address}: start it, or set TEMPORAL_ADDRESS "
+                    f"(and TEMPORAL_NAMESPACE) to where it runs")
+        if "binary/encrypted" in str(e):
+            return "the registration's payloads are encrypted: set A2P_PAYLOAD_KEYS to the keys the workers use"
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+async def _connect(settings) -> "object":
+    from a2p.temporal_client import connect
+
+    return await asyncio.wait_for(connect(settings), 15)
+
+
+async def _client_command(args: argparse.Namespace, settings) -> int:
     from a2p.progress import OperatorDecision
     from a2p.requests import Correction, RegistrationRequest, describe_validation_error
-    from a2p.settings import settings_or_exit
-    from a2p.temporal_client import connect, web_ui_link
-    from starter import registrations
+    from a2p.temporal_client import web_ui_link
+    from starter import overview, registrations
 
-    settings = settings_or_exit()
     try:
         if args.command == "start":
             request = RegistrationRequest.model_validate_json(args.file.read_text())
@@ -92,22 +170,32 @@ async def _client_command(args: argparse.Namespace) -> int:
     except ValidationError as err:
         print(f"invalid {args.file}:\n{describe_validation_error(err)}", file=sys.stderr)
         return 2
-    client = await connect(settings)
+    except OSError as err:
+        print(f"cannot read {args.file}: {err.strerror}", file=sys.stderr)
+        return 2
+    client = await _connect(settings)
     if args.command == "start":
         started = await registrations.start_registration(client, settings, request)
         print(json.dumps({"workflow_id": started.workflow_id, "created": started.created,
                           "web_ui": web_ui_link(settings, started.workflow_id)}, indent=2))
         return 0
     if args.command == "list":
+        if args.counts:
+            counts = await overview.count_by_phase(client)
+            print(counts.model_dump_json(indent=2) if args.json else overview.render_counts(counts))
+            return 0
         rows = await registrations.list_registrations(
             client, phase=args.phase, brand_status=args.brand_status, campaign_status=args.campaign_status,
-            flow=args.flow)
-        print(json.dumps(rows, indent=2, default=str))
+            flow=args.flow, limit=args.limit)
+        print(json.dumps(rows, indent=2, default=str) if args.json else _table(rows))
         return 0
     wid = args.workflow_id
     if args.command == "status":
-        result = await registrations.get_status(client, wid)
-    elif args.command == "correct":
+        view = await overview.status_view(client, wid)
+        print(view.model_dump_json(indent=2) if args.json
+              else overview.render_status(view, web_ui_link(settings, wid)))
+        return 0
+    if args.command == "correct":
         result = await registrations.correct(client, wid, correction)
     elif args.command == "decide":
         result = await registrations.decide(client, wid, OperatorDecision(action=args.action, reason=args.reason))
@@ -115,20 +203,21 @@ async def _client_command(args: argparse.Namespace) -> int:
         result = await registrations.resend_otp(client, wid)
     else:
         result = await registrations.cancel(client, wid, args.reason)
-    print(result.model_dump_json(indent=2))
+    from a2p.progress import TERMINAL_PHASES
+
+    running = result.phase not in TERMINAL_PHASES
+    print(overview.render_status(overview.StatusView(status=result, running=running,
+                                                     workflow_status="RUNNING" if running else "CLOSED")))
     return 0
 
 
-async def _convert(args: argparse.Namespace) -> int:
+async def _convert(args: argparse.Namespace, settings) -> int:
     """`a2p convert FILE`: validate every customer, start one conversion each, print what happened
     (and, with --wait, per-phase counts until each has ended or waits for a person). Exit status: 0
     all started (and, with --wait, all completed), 1 some invalid / not started / not completed,
     2 the file or the settings are unusable."""
-    from a2p.settings import settings_or_exit
-    from a2p.temporal_client import connect
     from starter import batch, registrations
 
-    settings = settings_or_exit()
     try:
         items = batch.read_conversion_file(args.file)
         defaults = batch.read_campaign_defaults(args.campaign_file) if args.campaign_file else None
@@ -138,7 +227,7 @@ async def _convert(args: argparse.Namespace) -> int:
     if not items:
         print(f"{args.file}: no customers in the file", file=sys.stderr)
         return 2
-    client = await connect(settings)
+    client = await _connect(settings)
     done = 0
 
     def progress(outcome: "batch.ItemOutcome") -> None:
@@ -164,9 +253,11 @@ async def _convert(args: argparse.Namespace) -> int:
         return code
 
     ids = result.workflow_ids
-    final = await batch.follow(
-        client, ids, timeout=args.timeout,
-        on_change=lambda t, counts: print(f"[{t:6.1f}s] {counts}", flush=True))
+    final = await _follow(client, ids, args.timeout)
+    if final is None:  # Ctrl-C: the summary so far; the conversions go on in Temporal
+        print(f"interrupted: stopped following {len(ids)} conversions (they go on; "
+              "`a2p list --counts` shows where they stand)", flush=True)
+        return 130
     not_completed = {wid: phase for wid, phase in final.items() if phase != "COMPLETED"}
     not_completed.update({wid: "STARTED" for wid in ids if wid not in final})
     for wid, phase in sorted(not_completed.items()):
@@ -182,13 +273,53 @@ async def _convert(args: argparse.Namespace) -> int:
     return 1 if not_completed else code
 
 
-async def _service() -> int:
+HEARTBEAT_SECONDS = 30.0
+
+
+async def _follow(client, ids: list[str], timeout: float | None) -> dict[str, str] | None:
+    """batch.follow with a line at least every HEARTBEAT_SECONDS; None when interrupted (Ctrl-C /
+    SIGTERM), after printing the counts so far."""
+    import signal
+    import time
+
+    from starter import batch
+
+    t0 = time.monotonic()
+    last: dict[str, Any] = {"at": t0, "counts": "waiting for the first phases"}
+
+    def changed(elapsed: float, counts: str) -> None:
+        last.update(at=time.monotonic(), counts=counts)
+        print(f"[{elapsed:6.1f}s] {counts}", flush=True)
+
+    async def heartbeat() -> None:
+        while True:
+            await asyncio.sleep(max(0.5, HEARTBEAT_SECONDS - (time.monotonic() - last["at"])))
+            if time.monotonic() - last["at"] >= HEARTBEAT_SECONDS:
+                last["at"] = time.monotonic()
+                print(f"[{time.monotonic() - t0:6.1f}s] still waiting: {last['counts']}", flush=True)
+
+    task = asyncio.create_task(batch.follow(client, ids, timeout=timeout, on_change=changed))
+    beat = asyncio.create_task(heartbeat())
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        print(f"\n[{time.monotonic() - t0:6.1f}s] so far: {last['counts']}", flush=True)
+        return None
+    finally:
+        beat.cancel()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+async def _service(settings) -> int:
     from a2p.logging import configure_logging
-    from a2p.settings import settings_or_exit
     from starter.service import run_service
 
-    settings = settings_or_exit()
     configure_logging(settings.log_level, settings.log_format)
+    await _connect(settings)  # Temporal reachable, else one line saying where it was looked for
     await run_service(settings)
     return 0
 
@@ -198,33 +329,38 @@ def main(argv: list[str] | None = None) -> None:
     if argv[:1] == ["sandbox"]:  # the sandbox parses its own options
         from sandbox.__main__ import main as sandbox_main
 
-        sys.exit(sandbox_main(argv[1:]))
+        sys.exit(sandbox_main(argv[1:], prog="a2p sandbox"))
     args = _parser().parse_args(argv)
-    if args.command == "worker":
+    if args.command in ("worker", "service"):
+        from a2p.settings import settings_or_exit
         from worker.__main__ import main as worker_main
 
-        _exit(asyncio.run(worker_main()))
-    if args.command == "service":
-        _exit(asyncio.run(_service()))
-    if args.command == "convert":
+        settings = settings_or_exit()
         try:
-            code = asyncio.run(_convert(args))
-        except Exception as err:  # noqa: BLE001 - a CLI says what went wrong in one line
-            print(f"error: {type(err).__name__}: {err}", file=sys.stderr)
+            code = asyncio.run(worker_main() if args.command == "worker" else _service(settings))
+        except Exception as err:  # noqa: BLE001 - e.g. Temporal unreachable: one line, not a traceback
+            print(f"error: {describe_error(err, settings)}", file=sys.stderr)
             code = 1
         _exit(code)
     if args.command == "demo":
-        from starter.local_stack import run_demo
+        import signal
 
-        try:
-            code = asyncio.run(run_demo(keep_up=args.keep_up, request_file=args.request))
-        except KeyboardInterrupt:
-            code = 0
-        _exit(code)
+        # Until the demo's own handlers are in place (its imports take a moment), Ctrl-C or SIGTERM
+        # simply end it: nothing has been started yet.
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda signum, frame: _exit(128 + signum))
+        from starter.local_stack import run_demo_process
+
+        _exit(run_demo_process(keep_up=args.keep_up, request_file=args.request))
+    from a2p.settings import settings_or_exit
+
+    settings = settings_or_exit(temporal_only=args.command in READ_ONLY)
     try:
-        code = asyncio.run(_client_command(args))
+        code = asyncio.run(_convert(args, settings) if args.command == "convert" else _client_command(args, settings))
+    except KeyboardInterrupt:
+        code = 130
     except Exception as err:  # noqa: BLE001 - a CLI says what went wrong in one line
-        print(f"error: {type(err).__name__}: {err}", file=sys.stderr)
+        print(f"error: {describe_error(err, settings, getattr(args, 'workflow_id', None))}", file=sys.stderr)
         code = 1
     _exit(code)
 

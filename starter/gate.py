@@ -84,8 +84,8 @@ class Gate:
         if rule is not None and rule.check is not None and scope["method"] != "OPTIONS":
             refusal = rule.check(headers, scope.get("query_string", b"").decode("latin-1"))
             if refusal is not None:
-                status, body, extra = refusal
-                await _answer(send, status, body, extra, close=_unread_is_large(headers))
+                status, refusal_body, extra = refusal
+                await _answer(send, status, refusal_body, extra, close=_unread_is_large(headers))
                 return
         body, complete = await _read(receive, limit)
         if body is None:
@@ -104,7 +104,7 @@ class Gate:
             if message["type"] == "http.response.start":
                 try:
                     self.on_response(path, message["status"])  # type: ignore[misc]
-                except Exception:  # noqa: BLE001, S110 - metrics never break a response
+                except Exception:  # noqa: BLE001 - metrics never break a response
                     pass
             await send(message)
 

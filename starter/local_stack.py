@@ -10,27 +10,37 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import secrets
+import signal
 import socket
+import sys
+import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 
+from a2p.codec import parse_keys
 from a2p.logging import configure_logging
 from a2p.progress import Phase, RegistrationStatus, TERMINAL_PHASES
-from a2p.settings import Settings, load_settings
+from a2p.settings import Settings, SettingsError, load_settings, load_temporal_settings
+from a2p.temporal_client import connect
 from a2p.timings import Timings
 from sandbox import defaults
 from sandbox.testing import SandboxControl, SandboxProcess
-from starter.devserver import start_dev_server
+from starter.devserver import DevServerProcess
+from starter.local_codec import create_local_codec_app, ui_origins
 from starter.service import bind, create_app, serving, url_of
 from worker import running_worker
 
+T = TypeVar("T", bound="DevServerProcess | SandboxProcess")
+
 EXAMPLE = Path(__file__).resolve().parent.parent / "a2p" / "examples" / "registration.json"
-STATE_DIR = Path(".a2p")
+STATE_DIR = Path(os.environ.get("A2P_DEMO_DIR", ".a2p"))  # this run's Temporal database and log
 
 # Review delays of the demo's sandbox (seconds on the sandbox clock): quick, but long enough to
 # watch each phase in the Web UI.
@@ -144,57 +154,198 @@ async def webhook_summary(stack: LocalStack) -> str:
             f"events ({refused} not accepted); brand/campaign status polls: {polls}")
 
 
-async def run_demo(keep_up: bool = False, request_file: Path | None = None) -> int:
-    configure_logging("WARNING")
-    STATE_DIR.mkdir(exist_ok=True)
-    temporal_port, ui_port = free_port(7233), free_port(8233)
-    print("starting the local stack: Temporal dev server + Web UI, Twilio sandbox, worker, registration service ...",
-          flush=True)
-    env = await start_dev_server(port=temporal_port, ui=True, ui_port=ui_port,
-                                 db_file=str(STATE_DIR / "temporal-dev.sqlite"))
+STOP_BOUND_SECONDS = 8.0  # after Ctrl-C / SIGTERM, whatever still runs is killed
+
+
+class Children:
+    """The processes the demo started (each in its own session): what a hard stop kills."""
+
+    def __init__(self) -> None:
+        self.items: list[DevServerProcess | SandboxProcess] = []
+
+    def add(self, child: T) -> T:
+        self.items.append(child)
+        return child
+
+    def kill_all(self) -> None:
+        for child in self.items:
+            self.kill(child)
+
+    @staticmethod
+    def kill(child: DevServerProcess | SandboxProcess) -> None:
+        proc = child.process
+        if proc is not None and proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(Exception):
+                proc.wait(2)
+
+
+def run_demo_process(keep_up: bool = False, request_file: Path | None = None) -> int:
+    """`a2p demo`: run the demo until it ends, or until Ctrl-C / SIGTERM, which stop every process
+    it started — in order, the worker before the server it polls — within STOP_BOUND_SECONDS (a
+    second Ctrl-C kills them at once). Exit status: the demo's, or 130 / 143 when stopped."""
+    children = Children()
+    loop = asyncio.new_event_loop()
+    main = loop.create_task(run_demo(keep_up=keep_up, request_file=request_file, children=children))
+    stopping: dict[str, int] = {}
+
+    def hard_stop() -> None:
+        children.kill_all()
+        sys.stdout.flush()
+        os._exit(128 + stopping.get("signal", signal.SIGINT))
+
+    def on_signal(signum: int) -> None:
+        if stopping:
+            print("killing the demo's processes now", file=sys.stderr, flush=True)
+            hard_stop()
+        stopping["signal"] = signum
+        print(f"\nstopping the demo ({signal.Signals(signum).name}): worker, service, sandbox, Temporal "
+              f"— at most {STOP_BOUND_SECONDS:.0f} s; Ctrl-C again kills them now", file=sys.stderr, flush=True)
+        timer = threading.Timer(STOP_BOUND_SECONDS, hard_stop)
+        timer.daemon = True
+        timer.start()
+        main.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal, sig)
     try:
-        async with SandboxProcess(DEMO_SANDBOX_CONFIG, port=free_port(defaults.DEFAULT_PORT)) as sandbox_proc:
-            sock = bind_preferred(8080)
-            service_url, api_key = url_of(sock), secrets.token_urlsafe(16)
-            # The service is where Twilio's webhooks arrive: bundles get status_callback URLs under
-            # it, and the sandbox's Event Streams sink is its /webhooks/events.
-            settings = sandbox_settings(sandbox_proc.base_url, f"127.0.0.1:{temporal_port}",
-                                        temporal_ui_url=f"http://127.0.0.1:{ui_port}",
-                                        a2p_public_base_url=service_url, a2p_service_api_key=api_key)
+        code = loop.run_until_complete(main)
+    except asyncio.CancelledError:
+        code = 128 + stopping.get("signal", signal.SIGINT)
+    except SettingsError as err:
+        print(err, file=sys.stderr)
+        code = 2
+    finally:
+        children.kill_all()
+        with contextlib.suppress(Exception):
+            loop.run_until_complete(asyncio.wait_for(loop.shutdown_default_executor(), 5))
+        children.kill_all()  # a sandbox that was still starting when the demo stopped
+    if stopping:
+        print("the demo stopped; nothing it started is left running", file=sys.stderr, flush=True)
+    return code
+
+
+def reset_state() -> None:
+    """Each demo run starts clean: Temporal's database of the last run is dropped (its sandbox,
+    in memory, is gone too, so nothing of an earlier run would find its Twilio resources)."""
+    STATE_DIR.mkdir(exist_ok=True)
+    for f in STATE_DIR.glob("temporal-dev.sqlite*"):
+        f.unlink(missing_ok=True)
+
+
+async def run_demo(keep_up: bool = False, request_file: Path | None = None, children: Children | None = None) -> int:
+    configure_logging("WARNING")
+    children = children or Children()
+    payload_keys = load_temporal_settings().a2p_payload_keys  # the environment's (or .env's), validated
+    reset_state()
+    ports = {"Temporal": (7233, free_port(7233)), "Web UI": (8233, free_port(8233)),
+             "sandbox": (defaults.DEFAULT_PORT, free_port(defaults.DEFAULT_PORT))}
+    sock = bind_preferred(8080)
+    ports["service"] = (8080, sock.getsockname()[1])
+    codec_sock = bind_preferred(8081) if payload_keys is not None else None
+    temporal_port, ui_port, sandbox_port = (ports[k][1] for k in ("Temporal", "Web UI", "sandbox"))
+    service_url, api_key = url_of(sock), secrets.token_urlsafe(16)
+    origins = ui_origins(ui_port)
+    codec_url = f"{url_of(codec_sock)}/codec" if codec_sock is not None else None
+    # The service is where Twilio's webhooks arrive: bundles get status_callback URLs under it, and
+    # the sandbox's Event Streams sink is its /webhooks/events.
+    settings = sandbox_settings(f"http://127.0.0.1:{sandbox_port}", f"127.0.0.1:{temporal_port}",
+                                temporal_ui_url=f"http://127.0.0.1:{ui_port}",
+                                a2p_public_base_url=service_url, a2p_service_api_key=api_key,
+                                a2p_codec_cors_origins=",".join(origins))
+    print("starting the local stack from a clean state: Temporal dev server + Web UI, Twilio sandbox, worker, "
+          "registration service ...", flush=True)
+    for name, (default, port) in ports.items():
+        if port != default:
+            print(f"  note: port {default} is taken; the {name} is on {port}")
+    devserver = children.add(DevServerProcess(port=temporal_port, ui_port=ui_port, ui_codec_endpoint=codec_url,
+                                              db_file=str(STATE_DIR / "temporal-dev.sqlite"),
+                                              log_file=str(STATE_DIR / "temporal-dev.log")))
+    sandbox_proc = children.add(SandboxProcess(DEMO_SANDBOX_CONFIG, port=sandbox_port, new_session=True))
+    sandbox_started = threading.Event()  # its start() has returned or failed (it runs in a thread)
+
+    def start_sandbox() -> None:
+        try:
+            sandbox_proc.start()
+        finally:
+            sandbox_started.set()
+
+    try:
+        client, _ = await asyncio.gather(devserver.start(lambda: connect(settings)), asyncio.to_thread(start_sandbox))
+        async with contextlib.AsyncExitStack() as stack:
             control = SandboxControl(sandbox_proc.base_url)
+            stack.push_async_callback(control.aclose)
             await control.set_event_sink(f"{service_url}/webhooks/events")
             print(f"  Temporal  {settings.temporal_address}   Web UI {settings.temporal_ui_url}")
             print(f"  sandbox   {sandbox_proc.base_url} (Twilio API: Trust Hub, Addresses, Messaging)")
-            async with running_worker(env.client, settings), \
-                    serving(create_app(settings, env.client), sock=sock), \
-                    httpx.AsyncClient(base_url=service_url, timeout=30,
-                                      headers={"Authorization": f"Bearer {api_key}"}) as api:
-                stack = LocalStack(settings=settings, sandbox=control, ui_url=settings.temporal_ui_url,
-                                   service_url=service_url, api=api)
-                print(f"  service   {service_url}   docs {service_url}/docs   (API key {api_key})")
-                print(f"            webhooks: {service_url}/webhooks/trusthub (bundle status callbacks), "
-                      f"{service_url}/webhooks/events (Event Streams)", flush=True)
-                data = json.loads((request_file or EXAMPLE).read_text())
-                number = await control.create_phone_number(account_sid=data.get("subaccount_sid"))
-                data.setdefault("messaging_service", {})["phone_number_sid"] = number["sid"]
-                data["isv_customer_id"] = f"{data['isv_customer_id']}-{int(time.time())}"
-                data["timings"] = DEMO_TIMINGS.model_dump(mode="json")
-                status = await drive(stack, data)
-                ok = status.phase == Phase.COMPLETED and status.statuses.campaign == "VERIFIED"
-                print(f"\nresult: {status.phase.value}; brand {status.statuses.brand}/{status.statuses.identity}, "
-                      f"campaign {status.statuses.campaign} ({status.sids.campaign})")
-                if status.problem:
-                    print(f"problem: {status.problem.summary}")
-                print(await webhook_summary(stack), flush=True)
-                if keep_up:
-                    print(f"\nthe stack stays up — Ctrl-C to stop:\n"
-                          f"  Web UI   {stack.ui_url}\n"
-                          f"  service  {service_url}/docs\n"
-                          f"  try      curl -H 'Authorization: Bearer {api_key}' "
-                          f"'{service_url}/v1/registrations?phase=COMPLETED'", flush=True)
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await asyncio.Event().wait()
-            await control.aclose()
+            if payload_keys is not None:
+                key_id = parse_keys(payload_keys.get_secret_value())[0][0]
+                print(f"  payloads  encrypted with key {key_id!r} (A2P_PAYLOAD_KEYS); the Web UI decodes them "
+                      f"through {codec_url} (this machine's browser only)")
+                await stack.enter_async_context(
+                    serving(create_local_codec_app(settings, origins), sock=codec_sock))
+            else:
+                print("  payloads  in clear (A2P_PAYLOAD_KEYS unset)")
+            await stack.enter_async_context(running_worker(client, settings))
+            await stack.enter_async_context(serving(create_app(settings, client), sock=sock))
+            api = await stack.enter_async_context(httpx.AsyncClient(
+                base_url=service_url, timeout=30, headers={"Authorization": f"Bearer {api_key}"}))
+            local = LocalStack(settings=settings, sandbox=control, ui_url=settings.temporal_ui_url,
+                               service_url=service_url, api=api)
+            print(f"  service   {service_url}   docs {service_url}/docs   (API key {api_key})")
+            print(f"            webhooks: {service_url}/webhooks/trusthub (bundle status callbacks), "
+                  f"{service_url}/webhooks/events (Event Streams)")
+            print("  the a2p CLI uses this stack with (another shell, in the venv):")
+            for line in cli_environment(settings):
+                print(f"    {line}")
+            print(flush=True)
+            data = json.loads((request_file or EXAMPLE).read_text())
+            number = await control.create_phone_number(account_sid=data.get("subaccount_sid"))
+            data.setdefault("messaging_service", {})["phone_number_sid"] = number["sid"]
+            data["isv_customer_id"] = f"{data['isv_customer_id']}-{int(time.time())}"
+            data["timings"] = DEMO_TIMINGS.model_dump(mode="json")
+            status = await drive(local, data)
+            ok = status.phase == Phase.COMPLETED and status.statuses.campaign == "VERIFIED"
+            print(f"\nresult: {status.phase.value}; brand {status.statuses.brand}/{status.statuses.identity}, "
+                  f"campaign {status.statuses.campaign} ({status.sids.campaign})")
+            if status.problem:
+                print(f"problem: {status.problem.summary}")
+            print(await webhook_summary(local), flush=True)
+            if keep_up:
+                print(f"\nthe stack stays up — Ctrl-C to stop:\n"
+                      f"  Web UI   {local.ui_url}\n"
+                      f"  service  {service_url}/docs\n"
+                      f"  try      curl -H 'Authorization: Bearer {api_key}' "
+                      f"'{service_url}/v1/registrations/counts'\n"
+                      f"           a2p status {status.workflow_id}", flush=True)
+                await asyncio.Event().wait()
+            else:
+                print("\nthe stack is stopped; `python3 dev.py demo --keep-up` keeps it up to browse the Web UI "
+                      "and call the API", flush=True)
             return 0 if ok else 1
     finally:
-        await env.shutdown()
+        sock.close()
+        if codec_sock is not None:
+            codec_sock.close()
+        # Both at once, each given 3 s before it is killed: the whole stop stays within the bound. A
+        # sandbox still starting is killed instead (its start() then fails at once, as it should).
+        if not sandbox_started.is_set():
+            children.kill(sandbox_proc)
+        stops = [asyncio.to_thread(devserver.stop, 3.0)]
+        if sandbox_started.is_set():
+            stops.append(asyncio.to_thread(sandbox_proc.stop, 3.0))
+        await asyncio.gather(*stops)
+
+
+def cli_environment(settings: Settings) -> list[str]:
+    """`export` lines that point the `a2p` CLI at the demo's stack (the sandbox's credentials are
+    public test values; A2P_PAYLOAD_KEYS, a real secret, is named, not printed)."""
+    lines = [f"export TEMPORAL_ADDRESS={settings.temporal_address} TEMPORAL_UI_URL={settings.temporal_ui_url}",
+             f"export TWILIO_API_BASE_URL={settings.twilio_api_base_url} "
+             f"TWILIO_ACCOUNT_SID={settings.twilio_account_sid} "
+             f"TWILIO_AUTH_TOKEN={settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else ''} "
+             f"A2P_PRIMARY_CUSTOMER_PROFILE_SID={settings.a2p_primary_customer_profile_sid}"]
+    if settings.a2p_payload_keys is not None:
+        lines.append("# and the same A2P_PAYLOAD_KEYS as this shell's")
+    return lines

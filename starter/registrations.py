@@ -99,6 +99,7 @@ async def start_registration(client: Client, settings: Settings, request: Regist
         request=request,
         primary_customer_profile_sid=settings.a2p_primary_customer_profile_sid,
         status_callback_url=settings.status_callback_url(request.workflow_id),
+        events_per_run=settings.a2p_events_per_run,
     )
     return await _start(client, NewRegistration.run, inp, request.workflow_id, request.isv_customer_id, "new",
                         task_queue or settings.temporal_task_queue,
@@ -108,7 +109,8 @@ async def start_registration(client: Client, settings: Settings, request: Regist
 async def start_conversion(client: Client, settings: Settings, request: LegacyConversionRequest,
                            task_queue: str | None = None) -> Started:
     """Start the conversion of the customer's legacy Starter brand, or return the one they have."""
-    inp = ConversionInput(request=request, status_callback_url=settings.status_callback_url(request.workflow_id))
+    inp = ConversionInput(request=request, status_callback_url=settings.status_callback_url(request.workflow_id),
+                          events_per_run=settings.a2p_events_per_run)
     return await _start(client, LegacyConversion.run, inp, request.workflow_id, request.isv_customer_id, "legacy",
                         task_queue or settings.temporal_task_queue,
                         f"Legacy Starter brand conversion of ISV customer {request.isv_customer_id}")

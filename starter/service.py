@@ -27,6 +27,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
@@ -37,10 +38,10 @@ from a2p.metrics import runtime_for
 from a2p.requests import format_validation_error
 from a2p.settings import Settings
 from a2p.temporal_client import connect
-from starter import api, codec_server, registrations, webhook_routes
+from starter import api, codec_server, overview, registrations, webhook_routes
 from starter import webhooks as wh
 from starter.gate import KiB, MiB, Gate, Rule
-from starter.serving import bind, run_service, serving, url_of  # noqa: F401 - the service's public names
+from starter.serving import bind, run_service, serving, url_of  # the service's public names
 
 __all__ = ["LIMITS", "bind", "create_app", "run_service", "serving", "url_of"]
 from starter.subaccounts import SubaccountTokens
@@ -72,7 +73,7 @@ def create_app(settings: Settings, client: Client | None = None, *,
         finally:
             await subaccounts.close()
 
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs and /redoc with their assets served here, not from a CDN
         title="a2p-registrar", version="1",
         description=(
             "Start, inspect and correct A2P 10DLC Sole Proprietor registrations (one Temporal workflow per "
@@ -100,7 +101,9 @@ def create_app(settings: Settings, client: Client | None = None, *,
         body = exc.detail if isinstance(exc.detail, dict) else {"error": str(exc.detail)}
         return JSONResponse(status_code=exc.status_code, content=body, headers=getattr(exc, "headers", None))
 
-    app.include_router(api.router(settings))
+    Authed = api.authed(settings)
+    overview.install(app, [Authed])  # GET /, GET /v1/registrations/counts, undecryptable payloads named
+    app.include_router(api.router(settings, Authed))
     app.include_router(webhook_routes.router(settings, subaccounts, refusals, budget=webhook_budget_seconds))
 
     @app.get("/healthz", include_in_schema=False)

@@ -183,7 +183,7 @@ async def _within(awaitable: Awaitable[Any], budget: float, kind: str) -> None:
         await asyncio.wait_for(awaitable, budget)
     except HTTPException:
         raise
-    except Exception as err:  # noqa: BLE001 - anything not delivered must be re-delivered
+    except Exception as err:  # anything not delivered must be re-delivered
         transient = unreachable(err)
         log.warning("webhook_not_delivered", kind=kind, error=str(err) or type(err).__name__,
                     reason="Temporal unreachable or slow" if transient else "unexpected error", exc_info=not transient)
@@ -248,7 +248,7 @@ async def _deliver_events(client: Client, routes: wh.Routes, seen: wh.Seen, slot
 
     async def one(r: wh.Routed) -> None:
         workflow_id = routes.get(r.sid)
-        if workflow_id is None or workflow_id is False:
+        if not isinstance(workflow_id, str):  # None: nobody's; False: not looked up (cannot be, after _look_up)
             log.info("event_ignored", type=r.signal, event_id=r.event.event_id, sid=r.sid,
                      reason="no registration owns this SID")
             return

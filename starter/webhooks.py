@@ -248,7 +248,8 @@ def _errors(raw: Any) -> list[TwilioError]:
             e = _normalized(e)
             code = e.get("code") or e.get("errorcode")
             message = e.get("message") or e.get("description") or e.get("errormessage") or json.dumps(e, default=str)
-            out.append(TwilioError(code=int(code) if str(code or "").isdecimal() and str(code).isascii() else None,
+            digits = str(code or "")
+            out.append(TwilioError(code=int(digits) if digits.isdecimal() and digits.isascii() else None,
                                    message=str(message)))
         elif e not in (None, ""):
             out.append(TwilioError(message=str(e)))

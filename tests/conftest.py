@@ -3,16 +3,25 @@ test session on free ports and stopped cleanly."""
 
 from __future__ import annotations
 
-import os
-import sys
-
 import pytest
 
 from a2p.logging import configure_logging
+from a2p.process import exit_now
+
+
+# End-to-end suites that drive registrations in real (compressed) time: `-m "not slow"` leaves
+# them out; tests/workflows covers the same flows on a time-skipping server in seconds.
+SLOW = ("tests/reliability/", "tests/integration/test_registration.py", "tests/integration/test_conversion.py")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     configure_logging("WARNING")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid.startswith(SLOW):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
@@ -35,6 +44,4 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     everything, leave with its exit status and skip the teardown."""
     status = getattr(config, "_a2p_exitstatus", None)
     if status is not None:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(status)
+        exit_now(status)

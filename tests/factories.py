@@ -18,6 +18,7 @@ from sandbox.testing import SandboxControl
 from starter import registrations
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "a2p" / "examples" / "registration.json"
+HISTORIES = Path(__file__).resolve().parent / "histories"
 
 
 def registration_data(isv_customer_id: str, *, mobile_number: str, phone_number_sid: str, timings: Timings,
@@ -67,3 +68,13 @@ async def answer_otp(control: SandboxControl, mobile_number: str, timeout: float
             return await control.reply_otp(mobile_number, "YES")
         await asyncio.sleep(0.1)
     raise AssertionError(f"no OTP was sent to {mobile_number}")
+
+
+async def record_history(client: Client, workflow_id: str, name: str) -> None:
+    """Keep the registration's history for the replay test when A2P_RECORD_HISTORIES is set."""
+    import os
+
+    if os.environ.get("A2P_RECORD_HISTORIES"):
+        history = await client.get_workflow_handle(workflow_id).fetch_history()
+        HISTORIES.mkdir(exist_ok=True)
+        (HISTORIES / f"{name}.json").write_text(json.dumps(history.to_json_dict(), indent=1))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import timedelta
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -23,34 +23,43 @@ from workflows.policies import OTP_TASK_QUEUE_SUFFIX
 # they are cancelled; a cancelled call is retried elsewhere, safely (creates look before creating).
 GRACEFUL_SHUTDOWN = timedelta(seconds=10)
 
-# The sandbox re-imports a workflow's module for every run it caches, unless it is passed through.
-# Our workflow code is deterministic at import (constants, classes; no module state changes), so
-# it is imported once per process: a cached registration then costs its state, not a copy of its
-# code (measured: ~0.33 -> ~0.22 MB each). The sandbox no longer guards these modules against wall
-# clock reads and I/O: tests/unit/test_workflow_code.py does. Workers, the replay tests and the
-# benchmark's no-op use this runner.
+# Temporal's sandbox imports the workflow code afresh for each workflow run it caches and stops
+# what would break determinism in it (wall clock, I/O, random, threads) at run time. Only our
+# domain models (`a2p`: pydantic models, constants, no state) and pydantic are passed through,
+# imported once per process. Workers, the replay tests and the benchmark's no-op use this runner.
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(
-    restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows", "a2p"))
+    restrictions=SandboxRestrictions.default.with_passthrough_modules("a2p"))
 
 
 @contextlib.asynccontextmanager
 async def running_worker(client: Client, settings: Settings, task_queue: str | None = None) -> AsyncIterator[None]:
-    """Run the workers of one task queue until the context exits: workflows and Twilio calls on
-    the main queue, OTP re-sends on a second queue that Temporal rate-limits to 10/s for ALL
-    workers together (Twilio's limit per account)."""
-    queue = task_queue or settings.temporal_task_queue
+    """Run the workers of one task queue until the context exits, with the Twilio activities."""
     twilio = TwilioClients(settings)
-    main = Worker(client, task_queue=queue, workflows=ALL_WORKFLOWS, activities=registration_activities(twilio),
-                  workflow_runner=WORKFLOW_RUNNER, max_cached_workflows=settings.a2p_max_cached_workflows,
+    try:
+        async with running_workers(client, task_queue or settings.temporal_task_queue,
+                                   registration_activities(twilio), otp_activities(twilio),
+                                   max_cached_workflows=settings.a2p_max_cached_workflows):
+            yield
+    finally:
+        await twilio.close()
+
+
+@contextlib.asynccontextmanager
+async def running_workers(client: Client, queue: str, activities: Sequence[Callable[..., Any]],
+                          otp: Sequence[Callable[..., Any]], *, max_cached_workflows: int) -> AsyncIterator[None]:
+    """The workers of one task queue: workflows and Twilio calls on the main queue, OTP re-sends on
+    a second queue that Temporal rate-limits to 10/s for ALL workers together (Twilio's limit per
+    account). The workflow tests run these with fake activities under the same names."""
+    main = Worker(client, task_queue=queue, workflows=ALL_WORKFLOWS, activities=activities,
+                  workflow_runner=WORKFLOW_RUNNER, max_cached_workflows=max_cached_workflows,
                   max_concurrent_activities=200, graceful_shutdown_timeout=GRACEFUL_SHUTDOWN)
-    otp = Worker(client, task_queue=queue + OTP_TASK_QUEUE_SUFFIX, activities=otp_activities(twilio),
-                 graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
-                 # Temporal's limiter lets short bursts through: stay at 80% of Twilio's limit.
-                 max_task_queue_activities_per_second=OTP_RESEND_RATE_PER_SECOND * 0.8)
-    tasks = [asyncio.create_task(w.run()) for w in (main, otp)]
+    otp_worker = Worker(client, task_queue=queue + OTP_TASK_QUEUE_SUFFIX, activities=otp,
+                        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+                        # Temporal's limiter lets short bursts through: stay at 80% of Twilio's limit.
+                        max_task_queue_activities_per_second=OTP_RESEND_RATE_PER_SECOND * 0.8)
+    tasks = [asyncio.create_task(w.run()) for w in (main, otp_worker)]
     try:
         yield
     finally:
-        await asyncio.gather(main.shutdown(), otp.shutdown(), return_exceptions=True)
+        await asyncio.gather(main.shutdown(), otp_worker.shutdown(), return_exceptions=True)
         await asyncio.gather(*tasks, return_exceptions=True)
-        await twilio.close()

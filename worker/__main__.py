@@ -5,11 +5,10 @@ process exits 0 within a bound (containers are stopped with SIGTERM)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 
 from a2p.logging import configure_logging, get_logger
+from a2p.process import exit_now
 from a2p.settings import settings_or_exit
 from a2p.temporal_client import connect
 from worker import GRACEFUL_SHUTDOWN, running_worker
@@ -35,14 +34,6 @@ async def main() -> int:
         loop.call_later(SHUTDOWN_BOUND_SECONDS, lambda: exit_now(1))
     log.info("worker_stopped")
     return 0
-
-
-def exit_now(code: int) -> None:
-    """Leave without interpreter teardown, where the SDK's native runtime can crash
-    (temporalio/sdk-python#300) and turn a clean stop into a non-zero exit."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,12 @@
-"""What every registration workflow shares: its visible state (Query, search attributes, current
-details, timeline), the Twilio events it is signalled with, the operator's updates, and the
-phases both flows end with — brand review, OTP verification, campaign.
+"""What every registration workflow shares: its state, the Twilio events it is signalled with, the
+operator's actions (Updates), and the primitives every step is built from — one Twilio call, one
+wait, one stop for a person.
+
+Operator actions: a registration parked for a person says, as data (``Problem.accepts``), what it
+takes; the validators read that, never the remedy's words. One action is applied at a time: an
+action arriving while another is being applied is refused, never accepted and dropped. An action
+is answered once its effect is done — its Twilio writes made, the workflow waiting again (a settle
+wait, a review, a person) or ended — so a correction answers in seconds, not after the 30 s wait.
 
 Deterministic: no I/O, no `twilio`, no wall clock. Twilio is reached only through activities,
 scheduled by name (`a2p.calls.Call`) with the options of `workflows.policies`.
@@ -13,30 +19,48 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from a2p import metrics
-    from a2p import search_attributes as sa
-    from a2p.calls import (
-        BrandRef, BrandState, Call, CampaignRef, CampaignState, CreateCampaign,
-        CreateMessagingService, AddPhoneNumber, Created, ErrorType, TwilioError, friendly_name,
-    )
+    from a2p.calls import Call, ErrorType, TwilioError
     from a2p.constants import explain
     from a2p.progress import (
-        BrandEvent, BundleEvent, CampaignEvent, OperatorDecision, Phase, Problem,
-        RegistrationStatus, TERMINAL_PHASES, TimelineEntry,
+        BrandEvent, BundleEvent, CampaignEvent, CarriedState, OperatorDecision, Phase, Problem,
+        RegistrationStatus, TERMINAL_PHASES,
     )
-    from a2p.requests import CampaignDetails, Correction, MessagingServiceSpec
-    from a2p.timings import Timings, human_duration
-    from workflows.policies import CALL_OPTIONS, OTP_TASK_QUEUE_SUFFIX
+    from a2p.requests import CampaignDetails, Correction, merge_campaign
+    from a2p.timings import Timings
+
+# Our own workflow code is imported inside the sandbox, which guards it (clock, I/O, randomness).
+from workflows import visibility
+from workflows.policies import CALL_OPTIONS, OTP_TASK_QUEUE_SUFFIX
 
 T = TypeVar("T", bound=BaseModel)
 
-MAX_TIMELINE = 200
 MAX_SEEN_EVENTS = 64
+
+# Every change of behaviour that running registrations would replay differently is guarded by
+# this patch: registrations started before it keep the old way at each such point.
+FAILURE_PATHS = "failure-paths-ways-forward"
+
+# Long waits continue as new runs, carrying the registration's state (CarriedState).
+CONTINUE_AS_NEW = "continue-as-new-in-long-waits"
+
+# Actions answered once their effect is done (registrations started before: answered as then —
+# decisions at once, corrections after their settle wait).
+FAST_ANSWERS = "answer-actions-after-their-effect"
+
+# What a person does about a refusal, by Twilio's error code (the rest: fix the cause, retry or end).
+REMEDY_BY_CODE = {
+    21724: "the brand's 3 self-service updates are used up: ask Twilio Support to resubmit it, then "
+           "`decide retry` (re-checks the brand), or `decide end`",
+    20404: "the resource no longer exists at Twilio (deleted in the Console?): `decide end`, or fix it "
+           "and `decide retry`",
+}
+DEFAULT_REMEDY = "fix the cause at Twilio or in the ISV's setup, then `decide retry`; or `decide end`"
 
 
 class Cancelled(Exception):
@@ -47,24 +71,38 @@ class Ended(Exception):
     """An operator decided to end a registration that cannot go on by itself."""
 
 
+class Refused(Exception):
+    """Twilio refused a call (a 4xx) in a way the caller handles itself."""
+
+    def __init__(self, error: TwilioError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
 class RegistrationBase:
     """Not a workflow by itself: `NewRegistration` and `LegacyConversion` extend it."""
 
-    # Set by the subclass's run() before anything else.
+    # Set by the subclass's __init__ before anything else.
     status: RegistrationStatus
     timings: Timings
     subaccount_sid: str | None
 
     def _init_state(self, *, workflow_id: str, isv_customer_id: str, flow: str,
-                    timings: Timings, subaccount_sid: str | None) -> None:
+                    timings: Timings, subaccount_sid: str | None,
+                    campaign: CampaignDetails | None = None, events_per_run: int = 5000,
+                    carried: CarriedState | None = None) -> None:
         self.status = RegistrationStatus(
             workflow_id=workflow_id, isv_customer_id=isv_customer_id, flow=flow,  # type: ignore[arg-type]
             started_at=workflow.now(),
         )
         self.timings = timings
         self.subaccount_sid = subaccount_sid
-        self._corrections: list[Correction] = []
-        self._decisions: list[OperatorDecision] = []
+        self.campaign = campaign  # as corrected so far
+        # Operator actions: at most one pending (accepted, not yet taken by the workflow) or in
+        # effect (taken, the workflow not waiting again yet). Counters order them.
+        self._pending: Correction | OperatorDecision | None = None
+        self._accepted = self._taken = self._answered = 0
+        self._fast_answers = True  # decided in _run_to_end, by patch
         self._resend_requested = False
         self._cancel_reason: str | None = None
         self._seen_events: list[str] = []
@@ -75,8 +113,55 @@ class RegistrationBase:
         self._bundle_failure: dict[str, str] = {}
         self._brand_errors: list[TwilioError] = []
         self._campaign_errors: list[TwilioError] = []
+        self._events_per_run = events_per_run
+        self._runs = 1
+        self.carried = carried
+        if carried is not None:
+            self._restore(carried)
 
-    # ---- Query, signals, updates ------------------------------------------------------------
+    # ---- one state, carried from run to run ---------------------------------------------------
+
+    def _carry_details(self) -> dict[str, Any]:
+        """The flow's own customer details, as corrected so far."""
+        raise NotImplementedError
+
+    def _restore_details(self, details: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def _restore(self, carried: CarriedState) -> None:
+        self.status = carried.status.model_copy(deep=True)
+        self.campaign = carried.campaign
+        self._seen_events = list(carried.seen_events)
+        self._brand_event_at, self._campaign_event_at = carried.brand_event_at, carried.campaign_event_at
+        self._bundle_failure = dict(carried.bundle_failure)
+        self._brand_errors, self._campaign_errors = list(carried.brand_errors), list(carried.campaign_errors)
+        self._runs = carried.runs
+        self._restore_details(carried.details)
+
+    def _carry(self, registered_at: datetime) -> CarriedState:
+        return CarriedState(
+            status=self.status, registered_at=registered_at, details=self._carry_details(),
+            campaign=self.campaign, seen_events=self._seen_events, brand_event_at=self._brand_event_at,
+            campaign_event_at=self._campaign_event_at, bundle_failure=self._bundle_failure,
+            brand_errors=self._brand_errors, campaign_errors=self._campaign_errors, runs=self._runs + 1,
+        )
+
+    def _next_run_input(self, carried: CarriedState) -> BaseModel:
+        """This run's input with the carried state: the next run resumes from it."""
+        raise NotImplementedError
+
+    def _continue_as_new_if_due(self, registered_at: datetime) -> None:
+        """At a quiescent point (no action pending or being applied): once the history is long
+        (``events_per_run``, or Temporal suggests it), continue as a new run carrying everything.
+        The registration keeps its workflow id and search attributes; its Query answers as before."""
+        info = workflow.info()
+        due = info.is_continue_as_new_suggested() or info.get_current_history_length() >= self._events_per_run
+        quiet = self._pending is None and self._accepted == self._answered and workflow.all_handlers_finished()
+        if due and quiet and workflow.patched(CONTINUE_AS_NEW):
+            self._note(f"continuing as run {self._runs + 1} after {info.get_current_history_length()} history events")
+            workflow.continue_as_new(self._next_run_input(self._carry(registered_at)))
+
+    # ---- Query and signals --------------------------------------------------------------------
 
     @workflow.query(name="status")
     def get_status(self) -> RegistrationStatus:
@@ -131,160 +216,169 @@ class RegistrationBase:
         self._nudged = True
         self._publish()
 
-    @workflow.update(name="correct")
-    async def correct(self, correction: Correction) -> RegistrationStatus:
-        """Fix what Twilio rejected. Applied by the workflow right after it is accepted."""
-        self._corrections.append(correction)
-        await workflow.wait_condition(lambda: not self._corrections)
-        return self.status
-
-    @correct.validator
-    def _validate_correction(self, correction: Correction) -> None:
-        problem = self.status.problem
-        if self.status.phase != Phase.NEEDS_ATTENTION or problem is None or not problem.remedy.startswith("correction"):
-            raise ApplicationError(
-                f"nothing to correct: the registration is {self.status.phase}"
-                + (f" ({problem.summary})" if problem else ""),
-                non_retryable=True,
-            )
-        self._check_correction(correction)
-
-    def _check_correction(self, correction: Correction) -> None:
-        """Subclasses refuse corrections that cannot apply to them (raise ApplicationError)."""
-
-    @workflow.update(name="decide")
-    def decide(self, decision: OperatorDecision) -> RegistrationStatus:
-        self._decisions.append(decision)
-        return self.status
-
-    @decide.validator
-    def _validate_decision(self, decision: OperatorDecision) -> None:
-        phase = self.status.phase
-        allowed = {
-            Phase.OTP_EXPIRED: {"resend_otp_and_wait", "end"},
-            Phase.NEEDS_ATTENTION: {"retry", "end"},
-        }.get(phase, set())
-        if decision.action not in allowed:
-            raise ApplicationError(
-                f"'{decision.action}' is not possible while the registration is {phase}"
-                + (f"; possible: {', '.join(sorted(allowed))}" if allowed else ""),
-                non_retryable=True,
-            )
-
-    @workflow.update(name="resend_otp")
-    def request_otp_resend(self) -> RegistrationStatus:
-        self._resend_requested = True
-        return self.status
-
-    @request_otp_resend.validator
-    def _validate_resend(self) -> None:
-        if self.status.phase not in (Phase.OTP_VERIFICATION, Phase.OTP_EXPIRED):
-            raise ApplicationError(
-                f"an OTP can be re-sent only while waiting for verification, not in {self.status.phase}",
-                non_retryable=True,
-            )
-
-    @workflow.update(name="cancel")
-    def cancel(self, reason: str) -> RegistrationStatus:
-        self._cancel_reason = reason or "cancelled by an operator"
-        return self.status
-
-    @cancel.validator
-    def _validate_cancel(self, reason: str) -> None:
-        if self.status.phase in TERMINAL_PHASES:
-            raise ApplicationError(f"the registration has already ended ({self.status.phase})", non_retryable=True)
-
-    # ---- visible state --------------------------------------------------------------------
-
     def _first_sight(self, event_id: str) -> bool:
         if event_id in self._seen_events:
             return False
         self._seen_events = (self._seen_events + [event_id])[-MAX_SEEN_EVENTS:]
         return True
 
+    # ---- operator actions (Updates) -----------------------------------------------------------
+
+    @workflow.update(name="correct")
+    async def correct(self, correction: Correction) -> RegistrationStatus:
+        """Fix what Twilio rejected. Answers once the correction's Twilio writes are made."""
+        return await self._accept(correction)
+
+    @correct.validator
+    def _validate_correction(self, correction: Correction) -> None:
+        self._refuse_if_busy()  # first: while one is applied, the phase says nothing of what is next
+        problem = self.status.problem
+        if self.status.phase != Phase.NEEDS_ATTENTION or problem is None or "correction" not in problem.accepts:
+            raise _refuse(f"nothing to correct: the registration is {self.status.phase}"
+                          + (f" ({problem.summary})" if problem else ""))
+        self._check_correction(correction)
+        extra = [f for f in correction.fields() if f not in problem.correction_fields]
+        if extra:
+            raise _refuse(f"this problem takes corrections of {', '.join(problem.correction_fields)} only, "
+                          f"not of {', '.join(extra)}")
+        if correction.campaign is not None and self.campaign is not None:
+            try:
+                merge_campaign(self.campaign, correction.campaign)
+            except ValidationError as err:
+                raise _refuse(f"correction is invalid: campaign: {err}") from None
+
+    def _check_correction(self, correction: Correction) -> None:
+        """Subclasses refuse corrections that cannot apply to them (raise ApplicationError)."""
+
+    @workflow.update(name="decide")
+    async def decide(self, decision: OperatorDecision) -> RegistrationStatus:
+        """Answers with the status once the decision took effect."""
+        return await self._accept(decision)
+
+    @decide.validator
+    def _validate_decision(self, decision: OperatorDecision) -> None:
+        self._refuse_if_busy()
+        problem = self.status.problem
+        allowed = [a for a in problem.accepts if a != "correction"] if self._parked() and problem else []
+        if decision.action not in allowed:
+            raise _refuse(f"'{decision.action}' is not possible while the registration is {self.status.phase}"
+                          + (f"; possible: {', '.join(allowed)}" if allowed else ""))
+
+    @workflow.update(name="resend_otp")
+    async def request_otp_resend(self) -> RegistrationStatus:
+        """Answers once the OTP went out (or Twilio's refusal was looked into)."""
+        self._resend_requested = True
+        return await self._accept(None)
+
+    @request_otp_resend.validator
+    def _validate_resend(self) -> None:
+        self._refuse_if_busy()
+        if self.status.phase not in (Phase.OTP_VERIFICATION, Phase.OTP_EXPIRED):
+            raise _refuse(f"an OTP can be re-sent only while waiting for verification, not in {self.status.phase}")
+
+    @workflow.update(name="cancel")
+    async def cancel(self, reason: str) -> RegistrationStatus:
+        """Always accepted while running; cancels the Twilio call in flight and answers with the
+        registration CANCELLED."""
+        self._cancel_reason = reason or "cancelled by an operator"
+        if self._fast_answers:
+            await workflow.wait_condition(lambda: self.status.phase in TERMINAL_PHASES)
+        return self.status
+
+    @cancel.validator
+    def _validate_cancel(self, reason: str) -> None:
+        if self.status.phase in TERMINAL_PHASES:
+            raise _refuse(f"the registration has already ended ({self.status.phase})")
+
+    def _parked(self) -> bool:
+        return self.status.phase in (Phase.NEEDS_ATTENTION, Phase.OTP_EXPIRED)
+
+    def _refuse_if_busy(self) -> None:
+        if self._accepted > self._answered:
+            raise _refuse("another action is being applied to this registration; send this one once it has "
+                          "answered")
+
+    async def _accept(self, action: Correction | OperatorDecision | None) -> RegistrationStatus:
+        self._accepted += 1
+        seq = self._accepted
+        self._pending = action
+        if not self._fast_answers and not isinstance(action, Correction):
+            self._answered = seq
+        await workflow.wait_condition(lambda: self._answered >= seq)
+        return self.status
+
+    def _take(self) -> Correction | OperatorDecision | None:
+        """The workflow takes the pending action: it is answered when the workflow waits again."""
+        action, self._pending = self._pending, None
+        self._taken = self._accepted
+        return action
+
+    def _answer_correction_as_before(self) -> None:
+        """Registrations started before FAST_ANSWERS answer a correction here, as they did."""
+        if not self._fast_answers:
+            self._answered = self._taken
+
+    # ---- visible state --------------------------------------------------------------------
+
     def _note(self, note: str) -> None:
-        entries = self.status.timeline
-        entries.append(TimelineEntry(at=workflow.now(), phase=self.status.phase, note=note))
-        if len(entries) > MAX_TIMELINE:
-            del entries[: len(entries) - MAX_TIMELINE]
+        visibility.note(self.status, workflow.now(), note)
 
     def _enter(self, phase: Phase, note: str) -> None:
-        if phase != self.status.phase:
-            self.status.phase = phase
+        self.status.phase = phase
         self._note(note)
         self._publish()
 
     def _publish(self) -> None:
-        """Search attributes and current details, upserted only when they change."""
-        st, sids = self.status.statuses, self.status.sids
-        wanted: dict[str, str | None] = {
-            sa.PHASE.name: self.status.phase.value,
-            sa.FLOW.name: self.status.flow,
-            sa.ISV_CUSTOMER_ID.name: self.status.isv_customer_id,
-            sa.BRAND_STATUS.name: st.brand,
-            sa.IDENTITY_STATUS.name: st.identity,
-            sa.CAMPAIGN_STATUS.name: st.campaign,
-            sa.BRAND_SID.name: sids.brand,
-            sa.CAMPAIGN_SID.name: sids.campaign,
-        }
-        keys = {k.name: k for k in sa.ALL}
-        updates = [
-            keys[name].value_set(value) if value is not None else keys[name].value_unset()
-            for name, value in wanted.items()
-            if self._published.get(name) != value
-        ]
-        if updates:
-            workflow.upsert_search_attributes(updates)
-            self._published = wanted
-        workflow.set_current_details(self._details())
-
-    def _details(self) -> str:
-        s = self.status
-        lines = [f"**{s.phase.value}**" + (f" — waiting for {s.waiting_for}" if s.waiting_for else "")]
-        if s.next_timer_at:
-            lines.append(f"next check: {s.next_timer_at.isoformat()}")
-        st = s.statuses
-        lines.append(
-            f"profile: {st.customer_profile or '-'} · trust bundle: {st.trust_bundle or '-'} · "
-            f"brand: {st.brand or '-'}/{st.identity or '-'} · campaign: {st.campaign or '-'}"
-        )
-        if s.otp.sent:
-            lines.append(f"OTP sent {s.otp.sent}x, deadline {s.otp.deadline_at.isoformat() if s.otp.deadline_at else '-'}")
-        if s.problem:
-            lines.append(f"problem: {s.problem.summary}; remedy: {s.problem.remedy}")
-        return "\n\n".join(lines)
+        self._published = visibility.publish(self.status, self._published)
 
     # ---- Twilio calls -------------------------------------------------------------------
 
-    async def _call(self, call: Call, arg: BaseModel, result_type: type[T] | Any, summary: str) -> T:
-        """Run one Twilio call. A rejection (4xx) parks the registration for a person, who may
-        retry (after fixing something outside, e.g. the ISV's primary profile) or end it."""
+    async def _call(self, call: Call, arg: BaseModel, result_type: type[T] | Any, summary: str,
+                    refusable: Callable[[TwilioError], bool] | None = None) -> T:
+        """Run one Twilio call; a cancel cancels it (its retries included). A refusal (4xx) that
+        ``refusable`` accepts raises `Refused` for the caller; any other parks the registration
+        for a person, who may retry (after fixing the cause outside) or end it."""
         opts = CALL_OPTIONS[call]
         queue = workflow.info().task_queue + OTP_TASK_QUEUE_SUFFIX if opts.rate_limited_queue else None
         while True:
             self._check_cancelled()
+            handle = workflow.start_activity(
+                str(call), arg, result_type=result_type, task_queue=queue,
+                start_to_close_timeout=self.timings.call_timeout * opts.call_timeout_factor,
+                schedule_to_close_timeout=opts.schedule_to_close,
+                retry_policy=opts.retry, summary=summary,
+            )
+            await workflow.wait_condition(self._done_or_cancelled(handle))
+            if not handle.done():
+                handle.cancel()
+                try:
+                    await handle
+                except (ActivityError, asyncio.CancelledError):
+                    pass
+                raise Cancelled(self._cancel_reason)
             try:
-                return await workflow.execute_activity(
-                    str(call), arg, result_type=result_type, task_queue=queue,
-                    start_to_close_timeout=self.timings.call_timeout * opts.call_timeout_factor,
-                    schedule_to_close_timeout=opts.schedule_to_close,
-                    retry_policy=opts.retry, summary=summary,
-                )
+                return await handle
             except ActivityError as err:
                 cause = err.cause
                 rejected = isinstance(cause, ApplicationError) and cause.type == ErrorType.REJECTED
                 twilio_error = _twilio_error(cause)
+                if rejected and twilio_error and refusable and refusable(twilio_error):
+                    raise Refused(twilio_error) from None
                 problem = Problem(
                     source=str(call),
                     summary=f"{summary}: " + (twilio_error.message if twilio_error else str(cause or err)),
                     errors=[twilio_error] if twilio_error else [],
-                    explanations=_explanations([twilio_error] if twilio_error else []),
-                    remedy="operator decision: retry or end",
+                    explanations=explanations([twilio_error] if twilio_error else []),
+                    remedy=REMEDY_BY_CODE.get(twilio_error.code if twilio_error else None, DEFAULT_REMEDY),
                 )
-                self.status.last_error = problem
                 if not rejected:
                     problem.summary = f"{summary}: Twilio unavailable for too long ({cause})"
+                    problem.remedy = "check Twilio's status page, then `decide retry`; or `decide end`"
+                self.status.last_error = problem
                 await self._attention(problem)  # returns on "retry"
+
+    def _done_or_cancelled(self, handle: asyncio.Future[Any]) -> Callable[[], bool]:
+        return lambda: handle.done() or self._cancel_reason is not None
 
     # ---- waiting ----------------------------------------------------------------------
 
@@ -293,7 +387,10 @@ class RegistrationBase:
             raise Cancelled(self._cancel_reason)
 
     async def _wait(self, condition: Callable[[], bool], timeout: timedelta | None, summary: str) -> bool:
-        """Wait for ``condition`` (or a cancel) at most ``timeout``; True if the condition holds."""
+        """Wait for ``condition`` (or a cancel) at most ``timeout``; True if the condition holds.
+        Waiting again answers the action taken before it."""
+        if self._fast_answers:
+            self._answered = self._taken
         self.status.next_timer_at = workflow.now() + timeout if timeout is not None else None
         self._publish()
         try:
@@ -310,9 +407,9 @@ class RegistrationBase:
 
     async def _settle(self, what: str) -> None:
         """The seed's 30 s wait after a submission, for synchronous validation errors to surface."""
-        secs = int(self.timings.settle_wait.total_seconds())
-        self.status.waiting_for = f"{what} validation ({secs} s settle wait)"
-        await self._wait(lambda: False, self.timings.settle_wait, f"wait {secs} s for {what} validation")
+        secs = self.timings.settle_wait.total_seconds()
+        self.status.waiting_for = f"{what} validation ({secs:g} s settle wait)"
+        await self._wait(lambda: False, self.timings.settle_wait, f"wait {secs:g} s for {what} validation")
         self.status.waiting_for = None
 
     async def _follow(self, waiting_for: str, done: Callable[[], bool], poll: Callable[[], Any],
@@ -331,258 +428,34 @@ class RegistrationBase:
         self.status.waiting_for = None
 
     async def _attention(self, problem: Problem) -> Correction | None:
-        """Park in NEEDS_ATTENTION until a correction (returned) or an operator decision arrives:
-        'retry' returns None, 'end' raises Ended."""
+        """Park in NEEDS_ATTENTION until a person acts: a correction is returned, 'retry' returns
+        None, 'end' raises Ended."""
         problem.at = workflow.now()
         previous = self.status.phase
         self.status.problem = problem
-        self.status.waiting_for = problem.remedy
+        self.status.waiting_for = visibility.what_to_send(problem)
         self._enter(Phase.NEEDS_ATTENTION, problem.summary)
-        self._corrections.clear()
-        self._decisions.clear()
-        await self._wait(lambda: bool(self._corrections or self._decisions), None, "wait for a person")
+        await self._wait(lambda: self._pending is not None, None, "wait for a person")
+        action = self._take()
         self.status.problem = None
         self.status.waiting_for = None
-        if self._decisions:
-            decision = self._decisions.pop(0)
-            if decision.action == "end":
-                raise Ended(decision.reason or problem.summary)
+        if isinstance(action, OperatorDecision):
+            if action.action == "end":
+                raise Ended(action.reason or problem.summary)
             self._enter(previous, "operator asked to retry")
             return None
-        correction = self._corrections[0]
-        self._enter(previous, "correction received")
-        return correction
-
-    def _correction_applied(self) -> None:
-        """Completes the pending `correct` update."""
-        self._corrections.clear()
-
-    # ---- brand review -------------------------------------------------------------------
-
-    async def _fetch_brand(self) -> BrandState:
-        brand = await self._call(
-            Call.FETCH_BRAND, BrandRef(subaccount_sid=self.subaccount_sid, brand_sid=self.status.sids.brand),
-            BrandState, "fetch brand status",
-        )
-        self._apply_brand(brand)
-        return brand
-
-    def _apply_brand(self, brand: BrandState) -> None:
-        self.status.statuses.brand = brand.status
-        self.status.statuses.identity = brand.identity_status
-        if brand.errors:
-            self._brand_errors = list(brand.errors)
-        self._publish()
-
-    async def _brand_approved(self, remediate: Callable[[Correction | None], Any]) -> None:
-        """Follow the brand until APPROVED; a FAILED brand waits for a correction, which
-        ``remediate`` applies before the brand is updated (at most 3 times)."""
-        while True:
-            self._enter(Phase.BRAND_REVIEW, "waiting for the brand review")
-            await self._follow(
-                "brand review (APPROVED or FAILED)",
-                lambda: self.status.statuses.brand not in (None, "PENDING", "IN_REVIEW"),
-                self._fetch_brand, "brand status",
-            )
-            brand_status = self.status.statuses.brand
-            if brand_status == "APPROVED":
-                self._note("brand APPROVED")
-                return
-            if brand_status == "FAILED":
-                await self._brand_failed(remediate)
-                continue
-            # SUSPENDED, DELETION_*, EXPIRED or a status we don't know: a person must look.
-            correction = await self._attention(Problem(
-                source="brand", summary=f"brand is {brand_status}",
-                errors=list(self._brand_errors), explanations=_explanations(self._brand_errors),
-                remedy="operator decision: retry (re-check the brand) or end; SUSPENDED needs Twilio Support",
-            ))
-            if correction is None:
-                await self._fetch_brand()
-
-    async def _brand_failed(self, remediate: Callable[[Correction | None], Any]) -> None:
-        errors = list(self._brand_errors)
-        updates_left = 3 - self.status.brand_updates_used
-        reasons = [f"{k.replace('_', ' ')} rejected: {r}" for k, r in self._bundle_failure.items()]
-        summary = "brand FAILED: " + "; ".join([e.message for e in errors] + reasons or ["no reason given"])
-        if updates_left <= 0:
-            raise_ended = await self._attention(Problem(
-                source="brand", summary=summary + " — no self-service brand updates left (3 used)",
-                errors=errors, explanations=_explanations(errors),
-                remedy="operator decision: end (contact Twilio Support), or retry after Support fixed it",
-            ))
-            if raise_ended is None:
-                await self._fetch_brand()
-            return
-        correction = await self._attention(Problem(
-            source="brand", summary=summary, errors=errors, explanations=_explanations(errors),
-            remedy=f"correction of the customer's details, then the brand is updated ({updates_left} update(s) left)",
-        ))
-        await remediate(correction)
-        brand = await self._call(
-            Call.UPDATE_BRAND, BrandRef(subaccount_sid=self.subaccount_sid, brand_sid=self.status.sids.brand),
-            BrandState, f"update brand ({self.status.brand_updates_used + 1} of 3)",
-        )
-        self.status.brand_updates_used += 1
-        self._brand_errors = []
-        self._bundle_failure.clear()
-        self._apply_brand(brand)
-        self._note(f"brand updated, now {brand.status}")
-        self._correction_applied()
-        await self._settle("brand update")
-
-    # ---- OTP --------------------------------------------------------------------------------
-
-    async def _otp_verified(self, registered_at: datetime) -> None:
-        """The customer must reply YES to the OTP: re-send every otp_resend_interval, watch the
-        otp_deadline from brand registration, let an operator decide when it passes."""
-        otp = self.status.otp
-        if self.status.statuses.identity in ("VERIFIED", "VETTED_VERIFIED"):
-            # The customer answered (the webhook said so) before the workflow got here.
-            otp.sent = max(otp.sent, 1)  # the first OTP goes out when the brand is approved
-            otp.verified_at = otp.verified_at or workflow.now()
-            self._note("OTP verified: brand is VERIFIED")
-            return
-        self._enter(Phase.OTP_VERIFICATION, "brand approved: OTP sent to the customer's mobile number")
-        now = workflow.now()
-        otp.sent, otp.last_sent_at = max(otp.sent, 1), otp.last_sent_at or now
-        otp.deadline_at = otp.deadline_at or registered_at + self.timings.otp_deadline
-        delays = self.timings.poll_delays()
-        next_poll = now + next(delays)
-        self.status.waiting_for = "the customer to reply YES to the OTP"
-
-        def verified() -> bool:
-            return self.status.statuses.identity in ("VERIFIED", "VETTED_VERIFIED")
-
-        while not verified():
-            otp.next_resend_at = otp.last_sent_at + self.timings.otp_resend_interval
-            if self.status.statuses.brand == "EXPIRED" or workflow.now() >= otp.deadline_at:
-                await self._otp_expired()
-                continue
-            wake = min(next_poll, otp.next_resend_at, otp.deadline_at)
-            self._nudged = False
-            await self._wait(
-                lambda: verified() or self._resend_requested or self._nudged,
-                max(wake - workflow.now(), timedelta(0)), "OTP: next re-send, poll or deadline",
-            )
-            if verified():
-                break
-            now = workflow.now()
-            if self._resend_requested or now >= otp.next_resend_at:
-                await self._resend_otp()
-            if now >= next_poll and not self._nudged:
-                await self._fetch_brand()
-                next_poll = workflow.now() + next(delays)
-        otp.verified_at, otp.next_resend_at = workflow.now(), None
-        self.status.waiting_for = None
-        self._note("OTP verified: brand is VERIFIED")
-
-    async def _resend_otp(self) -> None:
-        otp = self.status.otp
-        self._resend_requested = False
-        await self._call(
-            Call.RESEND_OTP, BrandRef(subaccount_sid=self.subaccount_sid, brand_sid=self.status.sids.brand),
-            Created, f"OTP re-send {otp.resends + 1}",
-        )
-        otp.resends += 1
-        otp.sent += 1
-        self._count(metrics.OTP_RESENDS)
-        otp.last_sent_at = workflow.now()
-        self._note(f"OTP re-sent ({otp.resends})")
-
-    async def _otp_expired(self) -> None:
-        otp = self.status.otp
-        expired_by_tcr = self.status.statuses.brand == "EXPIRED"
-        self.status.problem = Problem(
-            source="otp", at=workflow.now(),
-            summary=("TCR expired the brand: it must be deleted and registered again" if expired_by_tcr else
-                     f"the customer did not verify the OTP within {human_duration(self.timings.otp_deadline)}"),
-            remedy="operator decision: resend_otp_and_wait or end",
-        )
-        self.status.waiting_for = "an operator's decision (OTP expired)"
-        self._enter(Phase.OTP_EXPIRED, self.status.problem.summary)
-        self._decisions.clear()
-        await self._wait(lambda: bool(self._decisions) or self._resend_requested, None, "wait for an operator")
-        decision = self._decisions.pop(0) if self._decisions else OperatorDecision(action="resend_otp_and_wait")
-        if decision.action == "end":
-            raise Ended(self.status.problem.summary)
-        self.status.problem = None
-        otp.deadline_at = workflow.now() + self.timings.otp_deadline
-        self._enter(Phase.OTP_VERIFICATION, "operator: re-send the OTP and keep waiting")
-        self.status.waiting_for = "the customer to reply YES to the OTP"
-        await self._resend_otp()
-
-    # ---- campaign ---------------------------------------------------------------------------
-
-    async def _campaign(self, campaign: CampaignDetails, service: MessagingServiceSpec) -> None:
-        self._enter(Phase.CAMPAIGN, "creating the campaign")
-        sids, acct = self.status.sids, self.subaccount_sid
-        if sids.messaging_service is None:
-            if service.existing_sid:
-                sids.messaging_service = service.existing_sid
-            else:
-                name = friendly_name(self.status.isv_customer_id, f"({service.friendly_name})")
-                created = await self._call(
-                    Call.CREATE_MESSAGING_SERVICE, CreateMessagingService(subaccount_sid=acct, friendly_name=name),
-                    Created, "create messaging service",
-                )
-                sids.messaging_service = created.sid
-        if service.phone_number_sid and sids.phone_number is None:
-            await self._call(
-                Call.ADD_PHONE_NUMBER,
-                AddPhoneNumber(subaccount_sid=acct, messaging_service_sid=sids.messaging_service,
-                               phone_number_sid=service.phone_number_sid),
-                Created, "add the 10DLC number to the messaging service",
-            )
-            sids.phone_number = service.phone_number_sid
-        if sids.campaign is None:
-            await self._settle("messaging service")
-            created_campaign = await self._call(
-                Call.CREATE_CAMPAIGN,
-                CreateCampaign(subaccount_sid=acct, messaging_service_sid=sids.messaging_service,
-                               brand_sid=sids.brand, campaign=campaign.to_twilio_kwargs()),
-                CampaignState, "create the sole proprietor campaign",
-            )
-            sids.campaign = created_campaign.sid
-            self._apply_campaign(created_campaign)
-            self._note(f"campaign created, {created_campaign.status}")
-
-        async def poll() -> None:
-            self._apply_campaign(await self._call(
-                Call.FETCH_CAMPAIGN,
-                CampaignRef(subaccount_sid=acct, messaging_service_sid=sids.messaging_service, campaign_sid=sids.campaign),
-                CampaignState, "fetch campaign status",
-            ))
-
-        await self._follow(
-            "campaign vetting (VERIFIED or FAILED)",
-            lambda: self.status.statuses.campaign in ("VERIFIED", "FAILED", "SUSPENDED"),
-            poll, "campaign status",
-        )
-        if self.status.statuses.campaign != "VERIFIED":
-            errors = list(self._campaign_errors)
-            self.status.problem = Problem(
-                source="campaign", at=workflow.now(),
-                summary=f"campaign {self.status.statuses.campaign}: "
-                        + ("; ".join(e.message for e in errors) or "no reason given"),
-                errors=errors, explanations=_explanations(errors),
-                remedy="fix the campaign details and register a new campaign for this brand",
-            )
-            raise Ended(self.status.problem.summary)
-        self._note("campaign VERIFIED")
-
-    def _apply_campaign(self, campaign: CampaignState) -> None:
-        self.status.statuses.campaign = campaign.status
-        if campaign.errors:
-            self._campaign_errors = list(campaign.errors)
-        self._publish()
+        assert isinstance(action, Correction)
+        self._enter(previous, "correction received: " + ", ".join(action.fields()))
+        return action
 
     # ---- the end ----------------------------------------------------------------------------
 
     async def _run_to_end(self, body: Callable[[], Any]) -> RegistrationStatus:
         """Run the flow; whatever happens, end with a status that says how it ended."""
+        self._fast_answers = workflow.patched(FAST_ANSWERS)
         self._publish()
-        self._count(metrics.REGISTRATIONS_STARTED)
+        if self.carried is None:
+            self._count(metrics.REGISTRATIONS_STARTED)
         try:
             await body()
             self.status.problem = None
@@ -591,9 +464,9 @@ class RegistrationBase:
             self._finish(Phase.CANCELLED, f"cancelled: {c}")
         except Ended as e:
             if self.status.problem is None:
-                self.status.problem = Problem(source="operator", summary=str(e), at=workflow.now())
+                self.status.problem = Problem(source="operator", summary=str(e), at=workflow.now(), accepts=[])
             self._finish(Phase.FAILED, f"ended: {e}")
-        # Let pending update handlers finish before the workflow completes.
+        # Let pending update handlers answer before the workflow completes.
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.status
 
@@ -604,8 +477,13 @@ class RegistrationBase:
         self._count(metrics.REGISTRATIONS_ENDED, outcome=phase.value, phase=self.status.phase.value)
         self.status.waiting_for = None
         self.status.finished_at = workflow.now()
-        self._corrections.clear()
+        self._pending = None
+        self._taken = self._answered = self._accepted
         self._enter(phase, note)
+
+
+def _refuse(message: str) -> ApplicationError:
+    return ApplicationError(message, non_retryable=True)
 
 
 def _twilio_error(cause: BaseException | None) -> TwilioError | None:
@@ -618,7 +496,7 @@ def _twilio_error(cause: BaseException | None) -> TwilioError | None:
     return None
 
 
-def _explanations(errors: list[TwilioError]) -> list[str]:
+def explanations(errors: list[TwilioError]) -> list[str]:
     out = []
     for e in errors:
         hint = explain(e.code)

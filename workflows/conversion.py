@@ -12,6 +12,7 @@ update blindly.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -20,15 +21,16 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel, ConfigDict
 
     from a2p.calls import (
-        AssignedEndUser, AssignEntity, BrandRef, BrandState, BundleRef, BundleState, Call, Created,
-        CreateEndUser, EvaluateBundle, Evaluation, FindCampaign, CampaignState, RequirementFailure,
-        UpdateEndUser, friendly_name,
+        AssignedEndUser, AssignEntity, BrandState, BundleState, Call, CampaignState, Created, CreateEndUser,
+        FindCampaign, UpdateBundle, UpdateEndUser, friendly_name,
     )
-    from a2p.constants import SOLE_PROPRIETOR_END_USER_TYPE, SOLE_PROPRIETOR_TRUST_POLICY_SID, explain
-    from a2p.progress import Phase, Problem, RegistrationStatus
-    from a2p.requests import Correction, LegacyConversionRequest
-    from workflows.base import Ended, RegistrationBase, _explanations
-    from workflows.registration import sole_proprietor_attributes
+    from a2p.constants import SOLE_PROPRIETOR_END_USER_TYPE, explain
+    from a2p.progress import CarriedState, Phase, Problem, RegistrationStatus
+    from a2p.requests import SOLE_PROPRIETOR_CORRECTION_FIELDS, Correction, LegacyConversionRequest
+
+from workflows.base import FAILURE_PATHS, Ended
+from workflows.bundles import sole_proprietor_attributes
+from workflows.phases import Phases
 
 # A trust bundle that is not twilio-rejected: what the ISV must do (seed 001: "reach out to Support
 # about how to reject the Bundle. This is required for starting this process").
@@ -52,32 +54,29 @@ BRAND_NOT_UPDATABLE = {
 }
 BRAND_NOT_UPDATABLE_DEFAULT = "ask Twilio Support about the brand, then retry (re-checks it) or end"
 
-# Evaluation failures no correction of the sole proprietor's details can fix: what the ISV must do.
-REQUIREMENT_FIX = {
-    "customer_profile": "assign the customer's twilio-approved Starter customer profile to the trust bundle "
-                        "(Twilio Console or the EntityAssignments API)",
-}
-
 
 class ConversionInput(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     request: LegacyConversionRequest
     status_callback_url: str | None = None
+    events_per_run: int = 5000
+    carried: CarriedState | None = None  # set when the conversion continues as a new run
 
 
 @workflow.defn(name="LegacyConversion")
-class LegacyConversion(RegistrationBase):
+class LegacyConversion(Phases):
     @workflow.init
     def __init__(self, inp: ConversionInput) -> None:
         req = inp.request
-        self._init_state(workflow_id=workflow.info().workflow_id, isv_customer_id=req.isv_customer_id,
-                         flow="legacy", timings=req.timings, subaccount_sid=req.subaccount_sid)
         self.input = inp
         self.brand_name, self.mobile_number, self.vertical = req.brand_name, req.mobile_number, req.vertical
+        self._campaign_done = False
+        self._init_state(workflow_id=workflow.info().workflow_id, isv_customer_id=req.isv_customer_id,
+                         flow="legacy", timings=req.timings, subaccount_sid=req.subaccount_sid,
+                         campaign=req.campaign, events_per_run=inp.events_per_run, carried=inp.carried)
         self.status.sids.trust_bundle = req.trust_bundle_sid
         self.status.sids.brand = req.brand_sid
-        self._campaign_done = False
 
     @workflow.run
     async def run(self, inp: ConversionInput) -> RegistrationStatus:
@@ -85,10 +84,13 @@ class LegacyConversion(RegistrationBase):
 
     async def _convert(self) -> None:
         req = self.input.request
-        await self._check_preconditions()
-        await self._complete_trust_bundle()
-        registered_at = await self._update_brand()
-        await self._brand_approved(self._remediate)
+        if self.carried is None:
+            await self._check_preconditions()
+            await self._complete_trust_bundle()
+            registered_at = await self._update_legacy_brand()
+            await self._brand_approved()
+        else:  # a new run of a conversion waiting for its OTP
+            registered_at = self.carried.registered_at
         await self._otp_verified(registered_at)
         if req.campaign is None or req.messaging_service is None:
             self._note("no campaign requested")
@@ -96,7 +98,7 @@ class LegacyConversion(RegistrationBase):
         if await self._brand_has_campaign():
             self._note("the brand already has a campaign: kept as it is")
             return
-        await self._campaign(req.campaign, req.messaging_service)
+        await self._campaign(req.messaging_service)
         self._campaign_done = True
 
     def _finish(self, phase: Phase, note: str) -> None:
@@ -104,11 +106,36 @@ class LegacyConversion(RegistrationBase):
             note = "conversion complete: brand verified" + (", campaign verified" if self._campaign_done else "")
         super()._finish(phase, note)
 
-    def _ref(self) -> BundleRef:
-        return BundleRef(subaccount_sid=self.subaccount_sid, kind="trust_bundle", bundle_sid=self.status.sids.trust_bundle)
+    # ---- what this flow carries and corrects: only the sole proprietor's details ----------------------
 
-    def _brand_ref(self) -> BrandRef:
-        return BrandRef(subaccount_sid=self.subaccount_sid, brand_sid=self.status.sids.brand)
+    def _carry_details(self) -> dict[str, Any]:
+        return {"brand_name": self.brand_name, "mobile_number": self.mobile_number, "vertical": self.vertical}
+
+    def _restore_details(self, details: dict[str, Any]) -> None:
+        self.brand_name, self.mobile_number, self.vertical = (
+            details["brand_name"], details["mobile_number"], details.get("vertical"))
+
+    def _next_run_input(self, carried: CarriedState) -> ConversionInput:
+        return self.input.model_copy(update={"carried": carried})
+
+    def _identity_fields(self) -> list[str]:
+        return list(SOLE_PROPRIETOR_CORRECTION_FIELDS)
+
+    def _apply_identity(self, correction: Correction) -> None:
+        self.brand_name = correction.brand_name or self.brand_name
+        self.mobile_number = correction.mobile_number or self.mobile_number
+        self.vertical = correction.vertical or self.vertical
+
+    def _sole_proprietor_attributes(self) -> dict[str, Any]:
+        return sole_proprietor_attributes(self.brand_name, self.mobile_number, self.vertical)
+
+    def _check_correction(self, correction: Correction) -> None:
+        if correction.touches_starter_profile() or correction.touches_address():
+            raise ApplicationError(
+                "a legacy conversion changes only the sole proprietor's details "
+                "(brand_name, mobile_number, vertical); the starter profile stays as approved",
+                non_retryable=True,
+            )
 
     # ---- preconditions (read-only) ----------------------------------------------------------------
 
@@ -116,10 +143,10 @@ class LegacyConversion(RegistrationBase):
         """Seed 001, 1.1 and 2.1: the bundle must be twilio-rejected, the brand FAILED. Nothing is
         written to Twilio before both hold."""
         self._enter(Phase.TRUST_BUNDLE, "checking the legacy trust bundle and brand")
-        bundle = await self._fetch_bundle("fetch the legacy trust bundle")
+        bundle = await self._fetch_bundle("trust_bundle", "fetch the legacy trust bundle")
         if bundle.status != "twilio-rejected":
             self.status.problem = Problem(
-                source="trust_bundle", at=workflow.now(),
+                source="trust_bundle", at=workflow.now(), accepts=[],
                 summary=f"trust bundle {bundle.sid} is {bundle.status}, not twilio-rejected: it cannot be converted; "
                         "nothing was changed",
                 remedy=WHAT_TO_DO.get(bundle.status, "ask Twilio Support about this trust bundle"),
@@ -131,161 +158,76 @@ class LegacyConversion(RegistrationBase):
         """Fetch the brand until it is FAILED (or already verified): any other state is reported
         and waits for an operator ('retry' fetches it again, 'end' ends the conversion)."""
         while True:
-            brand = await self._call(Call.FETCH_BRAND, self._brand_ref(), BrandState, summary)
-            self._apply_brand(brand)
-            if brand.status == "FAILED" or self._verified(brand):
+            brand = await self._fetch_brand(summary)
+            if brand.status == "FAILED" or self._brand_verified(brand):
                 return brand
             identity = f"/{brand.identity_status}" if brand.identity_status else ""
             await self._attention(Problem(
                 source="brand",
                 summary=f"the legacy brand is {brand.status}{identity}: Twilio allows a brand update only while it "
                         "is FAILED (error 21725), so it was not updated",
-                errors=list(brand.errors), explanations=[f"21725: {explain(21725)}"],
-                remedy="operator decision: " + BRAND_NOT_UPDATABLE.get(brand.status, BRAND_NOT_UPDATABLE_DEFAULT),
+                errors=list(brand.errors), explanations=[f"21725: {explain(21725)}"], accepts=["retry", "end"],
+                remedy=BRAND_NOT_UPDATABLE.get(brand.status, BRAND_NOT_UPDATABLE_DEFAULT),
             ))
             summary = "fetch the legacy brand again"
 
     @staticmethod
-    def _verified(brand: BrandState) -> bool:
+    def _brand_verified(brand: BrandState) -> bool:
         return brand.status == "APPROVED" and brand.identity_status in ("VERIFIED", "VETTED_VERIFIED")
 
     # ---- seed 001 section 1: complete the trust bundle -------------------------------------------
 
-    async def _fetch_bundle(self, summary: str = "fetch trust bundle status") -> BundleState:
-        state = await self._call(Call.FETCH_BUNDLE, self._ref(), BundleState, summary)
-        self.status.statuses.trust_bundle = state.status
-        if state.status == "twilio-rejected" and state.errors:
-            self._bundle_failure["trust_bundle"] = "; ".join(e.message for e in state.errors)
-        self._publish()
-        return state
-
     async def _complete_trust_bundle(self) -> None:
         self._enter(Phase.TRUST_BUNDLE, "completing the legacy trust bundle with the sole proprietor's information")
-        assigned = await self._call(Call.LIST_ASSIGNED_END_USERS, self._ref(), list[AssignedEndUser],
+        ref = self._bundle_ref("trust_bundle")
+        assigned = await self._call(Call.LIST_ASSIGNED_END_USERS, ref, list[AssignedEndUser],
                                     "list the trust bundle's end users")
         existing = [e for e in assigned if e.type == SOLE_PROPRIETOR_END_USER_TYPE]
-        attributes = sole_proprietor_attributes(self.brand_name, self.mobile_number, self.vertical)
         sids = self.status.sids
         if existing:
             # Seed 001, 1.3: never a second sole_proprietor_information end user on the bundle.
             sids.sole_proprietor_end_user = existing[0].sid
             await self._call(Call.UPDATE_END_USER, UpdateEndUser(
-                subaccount_sid=self.subaccount_sid, end_user_sid=existing[0].sid, attributes=attributes,
+                subaccount_sid=self.subaccount_sid, end_user_sid=existing[0].sid,
+                attributes=self._sole_proprietor_attributes(),
             ), Created, "update the sole proprietor end user already assigned")
             self._note("the trust bundle already had a sole proprietor end user: updated it, none added")
         else:
             sids.sole_proprietor_end_user = (await self._call(Call.CREATE_END_USER, CreateEndUser(
                 subaccount_sid=self.subaccount_sid,
                 friendly_name=friendly_name(self.status.isv_customer_id, "sole proprietor end user"),
-                type=SOLE_PROPRIETOR_END_USER_TYPE, attributes=attributes,
+                type=SOLE_PROPRIETOR_END_USER_TYPE, attributes=self._sole_proprietor_attributes(),
             ), Created, "create sole proprietor end user")).sid
             await self._call(Call.ASSIGN_ENTITY, AssignEntity(
-                **self._ref().model_dump(), object_sid=sids.sole_proprietor_end_user,
+                **ref.model_dump(), object_sid=sids.sole_proprietor_end_user,
             ), Created, "assign sole proprietor end user to trust bundle")
-        await self._submit()
+        if self.input.status_callback_url and workflow.patched(FAILURE_PATHS):
+            # The detailed rejection reason comes only through the bundle's status callback.
+            await self._call(Call.UPDATE_BUNDLE, UpdateBundle(
+                **ref.model_dump(), status_callback=self.input.status_callback_url,
+            ), BundleState, "set the trust bundle's status callback")
+        await self._submit("trust_bundle")
         await self._settle("trust bundle")
-        await self._check_bundle()
-
-    async def _submit(self) -> None:
-        """Evaluate against the sole proprietor policy; submit only when compliant. Noncompliant:
-        report every failed requirement and wait for a correction or an operator's decision."""
-        while True:
-            evaluation = await self._call(Call.EVALUATE_BUNDLE, EvaluateBundle(
-                **self._ref().model_dump(), policy_sid=SOLE_PROPRIETOR_TRUST_POLICY_SID,
-            ), Evaluation, "evaluate trust bundle")
-            if evaluation.compliant:
-                break
-            correction = await self._attention(self._noncompliant(evaluation.failures))
-            await self._remediate(correction, resubmit=False)
-            self._correction_applied()
-        state = await self._call(Call.SUBMIT_BUNDLE, self._ref(), BundleState, "submit trust bundle")
-        self.status.statuses.trust_bundle = state.status
-        self._bundle_failure.pop("trust_bundle", None)
-        self._note(f"trust bundle submitted, {state.status}")
-
-    def _noncompliant(self, failures: list[RequirementFailure]) -> Problem:
-        failed = ", ".join(f.requirement for f in failures) or "no requirement named"
-        outside = [REQUIREMENT_FIX.get(f.requirement, f"fix the trust bundle's {f.requirement}")
-                   for f in failures if f.requirement != SOLE_PROPRIETOR_END_USER_TYPE]
-        if outside:
-            # No correction of the customer's details can fix these: the ISV acts, then retries.
-            remedy = (f"operator decision: retry after you {'; and '.join(outside)} "
-                      f"(trust bundle {self.status.sids.trust_bundle}), or end")
-        else:
-            remedy = ("correction of the sole proprietor's details (brand_name, mobile_number, vertical), "
-                      "or operator decision: retry or end")
-        return Problem(
-            source="trust_bundle", summary=f"trust bundle is noncompliant: {failed}; nothing was submitted",
-            failed_requirements=failures, remedy=remedy,
-        )
-
-    async def _check_bundle(self) -> None:
-        """After the settle wait: a rejection found now is corrected before the brand is updated."""
-        state = await self._fetch_bundle()
-        while state.status == "twilio-rejected":
-            reason = self._bundle_failure.get("trust_bundle", "no reason given")
-            correction = await self._attention(Problem(
-                source="trust_bundle", summary=f"trust bundle rejected by Twilio: {reason}",
-                errors=list(state.errors), explanations=_explanations(list(state.errors)),
-                remedy="correction of the sole proprietor's details (then the trust bundle is resubmitted)",
-            ))
-            await self._remediate(correction)
-            self._correction_applied()
-            state = await self._fetch_bundle()
-
-    async def _remediate(self, correction: Correction | None, resubmit: bool = True) -> None:
-        """Apply a correction: update the sole proprietor end user (all its attributes), then
-        resubmit the trust bundle (FACTS.md: fix, resubmit, then update the brand — Twilio refuses
-        the update otherwise, 60723) and wait for the settle time."""
-        if correction is None:
-            return
-        self.brand_name = correction.brand_name or self.brand_name
-        self.mobile_number = correction.mobile_number or self.mobile_number
-        self.vertical = correction.vertical or self.vertical
-        await self._call(Call.UPDATE_END_USER, UpdateEndUser(
-            subaccount_sid=self.subaccount_sid, end_user_sid=self.status.sids.sole_proprietor_end_user,
-            attributes=sole_proprietor_attributes(self.brand_name, self.mobile_number, self.vertical),
-        ), Created, "update sole proprietor end user")
-        self._note("correction applied")
-        if resubmit:
-            state = await self._fetch_bundle()
-            if state.status != "twilio-approved":
-                await self._submit()
-                await self._settle("resubmitted trust bundle")
-
-    def _check_correction(self, correction: Correction) -> None:
-        if correction.touches_starter_profile() or correction.touches_address():
-            raise ApplicationError(
-                "a legacy conversion changes only the sole proprietor's details "
-                "(brand_name, mobile_number, vertical); the starter profile stays as approved",
-                non_retryable=True,
-            )
+        await self._check_bundles(["trust_bundle"])
 
     # ---- seed 001 section 2: update the brand ----------------------------------------------------
 
-    async def _update_brand(self) -> datetime:
+    async def _update_legacy_brand(self) -> datetime:
         """Seed 001, 2.1-2.2: fetch the brand again (it may have changed while the bundle was being
         completed) and update it — only while FAILED."""
         self._enter(Phase.BRAND_REVIEW, "updating the legacy brand with TCR")
         brand = await self._until_brand_updatable("fetch the legacy brand before updating it")
-        if self._verified(brand):
+        if self._brand_verified(brand):
             self._note("the brand is already approved and verified: no update needed")
             return workflow.now()
-        updated = await self._call(Call.UPDATE_BRAND, self._brand_ref(), BrandState,
-                                   f"update brand ({self.status.brand_updates_used + 1} of 3)")
-        self.status.brand_updates_used += 1
-        self._brand_errors = []
-        self._bundle_failure.clear()
-        self._apply_brand(updated)
-        self._note(f"brand update submitted, {updated.status}")
-        registered_at = workflow.now()
-        await self._settle("brand update")
-        return registered_at
+        await self._update_brand()
+        return workflow.now()
 
     async def _brand_has_campaign(self) -> bool:
         service = self.input.request.messaging_service
         if service is None or not service.existing_sid:
             return False
+        assert self.status.sids.brand is not None
         found = await self._call(Call.FIND_CAMPAIGN, FindCampaign(
             subaccount_sid=self.subaccount_sid, messaging_service_sid=service.existing_sid,
             brand_sid=self.status.sids.brand,

@@ -400,6 +400,39 @@ class TwilioSpecs:
                                  f"OpenAPI contract:\n" + "\n".join(failures))
         return ops
 
+    def check_request(self, method: str, url_or_path: str, data: Mapping[str, Any] | None, *,
+                      host_hint: str | None = None) -> tuple[Operation, list[Violation]]:
+        """The form an SDK sent, against the operation's ``application/x-www-form-urlencoded``
+        request schema: no parameter the spec does not declare, every required one present, and
+        each value of its declared type (form strings read as the spec's boolean / integer /
+        number; arrays as repeated values), enum and format."""
+        op = self.find_operation(method, url_or_path, host_hint)
+        media = op.operation.get("requestBody", {}).get("content", {}).get("application/x-www-form-urlencoded")
+        form = dict(data or {})
+        if media is None:
+            return op, [Violation("", "body", f"{op.operation_id} takes no form body, got {sorted(form)}")] \
+                if form else []
+        pointer = f"{op.pointer}/requestBody/content/application~1x-www-form-urlencoded/schema"
+        schema = self._deref(op.spec, _resolve_local(self.specs[op.spec], pointer))
+        properties = schema.get("properties", {})
+        violations = [Violation(f"/{_esc(k)}", "unknown", f"{k!r} is not a parameter of {op.operation_id}")
+                      for k in sorted(set(form) - set(properties))]
+        typed = {k: _form_value(v, self._deref(op.spec, properties[k])) for k, v in form.items() if k in properties}
+        return op, violations + self._schema_violations(op.spec, pointer, typed)
+
+    def assert_requests_conform(self, exchanges: Iterable["Exchange"]) -> list[Operation]:
+        """``check_request`` for every exchange; one AssertionError listing all failures."""
+        failures, ops = [], []
+        for i, ex in enumerate(exchanges):
+            op, violations = self.check_request(ex.method, ex.url, ex.data)
+            ops.append(op)
+            if violations:
+                failures.append(f"[{i}] {ex.method} {ex.url} {op}:\n" + "\n".join(f"    {v}" for v in violations))
+        if failures:
+            raise AssertionError(f"{len(failures)} request(s) violate the Twilio OpenAPI contract:\n"
+                                 + "\n".join(failures))
+        return ops
+
     # -- helpers -------------------------------------------------------------------------------
     def _schema_violations(self, spec: str, pointer: str, body: Any) -> list[Violation]:
         validator = self._validator(spec, pointer)
@@ -527,6 +560,28 @@ def validate_response(method: str, path: str, status_code: int, body: dict | Non
 def assert_exchanges_conform(exchanges: Iterable["Exchange | tuple"], **options: Any) -> list[Operation]:
     """``TwilioSpecs.load().assert_exchanges_conform``: one AssertionError for all failures."""
     return TwilioSpecs.load().assert_exchanges_conform(exchanges, **options)
+
+
+def _form_value(value: Any, schema: Mapping[str, Any]) -> Any:
+    """A form value (string, or list of strings for a repeated key) as the JSON type the request
+    schema declares; a value that does not read as that type stays a string (and fails validation)."""
+    kind = schema.get("type")
+    if kind == "array":
+        items = schema.get("items", {})
+        return [_form_value(v, items) for v in (value if isinstance(value, (list, tuple)) else [value])]
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    text = str(value)
+    if kind == "boolean" and text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    if kind == "integer" and re.fullmatch(r"-?\d+", text):
+        return int(text)
+    if kind == "number":
+        try:
+            return float(text)
+        except ValueError:
+            return text
+    return text
 
 
 # --------------------------------------------------------------------------------------------

@@ -322,6 +322,34 @@ def test_assert_exchanges_conform_collects_everything(twilio_specs):
     assert [o.operation_id for o in ops] == ["FetchCustomerProfile"]
 
 
+def test_request_forms_checked_against_the_request_schema(twilio_specs):
+    """What an SDK sends: unknown and missing parameters, wrong types, enums and formats are named."""
+    url = f"https://messaging.twilio.com/v1/Services/{MG}/Compliance/Usa2p/QE{'0' * 32}"
+    good = {"HasEmbeddedLinks": "true", "HasEmbeddedPhone": "false", "MessageSamples": ["a" * 20, "b" * 20],
+            "MessageFlow": "f" * 40, "Description": "d" * 40, "AgeGated": "false", "DirectLending": "false",
+            "PrivacyPolicyUrl": "https://example.com/privacy"}
+    op, violations = twilio_specs.check_request("POST", url, good)
+    assert (op.operation_id, violations) == ("UpdateUsAppToPerson", [])
+    assert twilio_specs.check_request("POST", url, {**good, "MessageSamples": "one sample only"})[1] == []
+
+    bad = {**{k: v for k, v in good.items() if k != "DirectLending"}, "AgeGated": "maybe",
+           "PrivacyPolicyUrl": "not a url", "UsAppToPersonUsecase": "SOLE_PROPRIETOR"}
+    text = "\n".join(map(str, twilio_specs.check_request("POST", url, bad)[1]))
+    assert "'UsAppToPersonUsecase' is not a parameter of UpdateUsAppToPerson" in text
+    assert "'DirectLending' is a required property" in text
+    assert "/AgeGated [type]" in text and "/PrivacyPolicyUrl [format]" in text
+
+    profile = f"https://trusthub.twilio.com/v1/CustomerProfiles/{BU}"
+    assert twilio_specs.check_request("POST", profile, {"Email": "jane@example.com"})[1] == []
+    assert "/Status [enum]" in str(twilio_specs.check_request("POST", profile, {"Status": "approved"})[1][0])
+    account = f"https://api.twilio.com/2010-04-01/Accounts/{AC}.json"
+    assert twilio_specs.check_request("GET", account, None)[1] == []
+    assert "takes no form body" in str(twilio_specs.check_request("GET", account, {"X": "1"})[1][0])
+    exchange = Exchange("POST", url, 200, None, "", data=bad)
+    with pytest.raises(AssertionError, match=r"^1 request\(s\) violate"):
+        twilio_specs.assert_requests_conform([exchange])
+
+
 # ---------------------------------------------------------------------------------------------
 # Recording HTTP clients against a tiny local server
 # ---------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ import pytest
 from twilio.base.exceptions import TwilioRestException
 from twilio.base.instance_resource import InstanceResource
 from twilio.rest import Client
+from twilio.rest.api.v2010.account import AccountInstance
 from twilio.rest.api.v2010.account.address import AddressInstance
 from twilio.rest.messaging.v1.brand_registration import BrandRegistrationInstance
 from twilio.rest.messaging.v1.brand_registration.brand_registration_otp import BrandRegistrationOtpInstance
@@ -109,6 +110,8 @@ PRODUCT_OPERATIONS: frozenset[tuple[str, str]] = frozenset({
     ("GET", "/v1/Services/{MessagingServiceSid}/Compliance/Usa2p"),
     ("GET", "/v1/Services/{MessagingServiceSid}/Compliance/Usa2p/{Sid}"),
     ("DELETE", "/v1/Services/{MessagingServiceSid}/Compliance/Usa2p/{Sid}"),
+    ("POST", "/v1/Services/{MessagingServiceSid}/Compliance/Usa2p/{Sid}"),  # a FAILED campaign, edited
+    ("GET", "/2010-04-01/Accounts/{Sid}.json"),  # a subaccount's auth token, read by the parent
 })
 
 # The rest of what the sandbox serves (sandbox/README.md): not used by the product, checked all the same.
@@ -520,15 +523,23 @@ def seed_000_new_registration(sandbox: SandboxProcess, control: SyncSandboxContr
     assert ann_brand.status == "FAILED" and ann_brand.errors and ann_brand.failure_reason
     listed = {b.sid: b.status for b in r.many(lambda: brands.list(), BrandRegistrationInstance)}
     assert listed == {brand.sid: "APPROVED", ann_brand.sid: "FAILED"}
+    # the rejected bundle's own Email is fixed (FACTS.md remediation)
+    fixed = r.one(lambda: th.customer_profiles(failed_profile.sid).update(email="ann.lee@example.com"),
+                  CustomerProfilesInstance)
+    assert (fixed.email, fixed.status) == ("ann.lee@example.com", "twilio-rejected")
 
     # paging: one record per page, following meta.next_page_url (absolute) to the end
     paged = r.many(lambda: th.customer_profiles.list(page_size=1), CustomerProfilesInstance)
     assert {p.sid for p in paged} == {profile.sid, failed_profile.sid}
     assert len(r.http.exchanges[-1].body["results"]) == 1 and r.http.exchanges[-1].body["meta"]["page"] >= 1
 
-    # the campaign goes, then its number, then the service
+    # the campaign goes (the brand and the service then take a new one, which goes too), then its number,
+    # then the service
     r.delete(lambda: campaigns(campaign.sid).delete())
     assert r.many(lambda: campaigns.list(), UsAppToPersonInstance) == []
+    again = r.one(lambda: campaigns.create(brand_registration_sid=brand.sid, **CAMPAIGN), UsAppToPersonInstance, 201)
+    assert again.sid != campaign.sid and again.campaign_status == "PENDING"
+    r.delete(lambda: campaigns(again.sid).delete())
     r.delete(lambda: numbers(number["sid"]).delete())
     r.delete(lambda: msg.services(service.sid).delete())
     # a document no bundle uses may be deleted
@@ -599,6 +610,18 @@ def seed_001_legacy_conversion(sandbox: SandboxProcess, control: SyncSandboxCont
     control.advance_clock(STEP)
     campaign = r.one(lambda: campaigns(campaign.sid).fetch(), UsAppToPersonInstance)
     assert campaign.campaign_status == "FAILED" and campaign.errors
+
+    # edited (UpdateUsAppToPerson): back to review, errors cleared, then VERIFIED
+    campaign = r.one(lambda: campaigns(campaign.sid).update(
+        has_embedded_links=False, has_embedded_phone=False, message_samples=CAMPAIGN["message_samples"],
+        message_flow=CAMPAIGN["message_flow"], description=CAMPAIGN["description"], age_gated=False,
+        direct_lending=False, terms_and_conditions_url="https://johndoe.example.com/terms"), UsAppToPersonInstance)
+    assert (campaign.campaign_status, campaign.errors) == ("PENDING", [])
+    control.advance_clock(STEP)
+    control.advance_clock(STEP)
+    campaign = r.one(lambda: campaigns(campaign.sid).fetch(), UsAppToPersonInstance)
+    assert (campaign.campaign_status, campaign.terms_and_conditions_url) == (
+        "VERIFIED", "https://johndoe.example.com/terms")
     return r
 
 
@@ -609,6 +632,13 @@ def parent_account_lists(sandbox: SandboxProcess, control: SyncSandboxControl) -
     primary = r.one(lambda: th.customer_profiles(defaults.PRIMARY_CUSTOMER_PROFILE_SID).fetch(),
                     CustomerProfilesInstance)
     assert primary.status == "twilio-approved"
+    # a subaccount read by its parent carries its auth token; the parent owns itself
+    sub = control.create_subaccount(friendly_name="Customer 42")
+    account = r.one(lambda: r.client.api.v2010.accounts(sub["sid"]).fetch(), AccountInstance)
+    assert (account.auth_token, account.owner_account_sid, account.friendly_name) == (
+        sub["auth_token"], defaults.PARENT_ACCOUNT_SID, "Customer 42")
+    assert r.one(lambda: r.client.api.v2010.accounts(defaults.PARENT_ACCOUNT_SID).fetch(),
+                 AccountInstance).owner_account_sid == defaults.PARENT_ACCOUNT_SID
     assert r.many(lambda: msg.brand_registrations.list(), BrandRegistrationInstance) == []
     assert r.many(lambda: th.trust_products.list(), TrustProductsInstance) == []
     assert r.many(lambda: r.client.addresses.list(), AddressInstance) == []
@@ -749,6 +779,22 @@ def test_every_operation_is_covered(twilio_specs, sync_drive, async_drive):
             ("POST", "/2010-04-01/Accounts/{AccountSid}/Addresses.json")} <= async_exercised
 
 
+def test_requests_conform(twilio_specs, sync_drive, async_drive):
+    """Every form the SDK sent names only parameters of its operation, all the required ones, each
+    of its declared type — in particular the campaign update, the campaign delete, the profile's
+    Email update and the account fetch."""
+    exchanges = sync_drive.exchanges + async_drive.exchanges
+    ops = twilio_specs.assert_requests_conform(exchanges)
+    sent = {(op.method, op.path): ex.data for op, ex in zip(ops, exchanges)}
+    update = sent[("POST", "/v1/Services/{MessagingServiceSid}/Compliance/Usa2p/{Sid}")]
+    assert {"HasEmbeddedLinks", "HasEmbeddedPhone", "MessageSamples", "MessageFlow", "Description", "AgeGated",
+            "DirectLending"} <= set(update)
+    assert sent[("DELETE", "/v1/Services/{MessagingServiceSid}/Compliance/Usa2p/{Sid}")] is None
+    assert sent[("GET", "/2010-04-01/Accounts/{Sid}.json")] is None
+    assert any(ex.data and ex.data.get("Email") == "ann.lee@example.com" for ex in exchanges
+               if ex.method == "POST" and ex.path.startswith("/v1/CustomerProfiles/"))
+
+
 def test_the_brand_states_seen(sync_drive):
     """The drives saw the realistic states, not just happy-path creates."""
     def seen(collection: str, key: str) -> set:
@@ -787,6 +833,14 @@ def test_error_responses_are_twilio_error_json(twilio_specs, sandbox, control):
     refused(lambda: msg.brand_registrations.create(customer_profile_bundle_sid=empty.sid,
                                                    a2p_profile_bundle_sid=empty.sid,
                                                    brand_type=c.BRAND_TYPE_SOLE_PROPRIETOR), 400, 30793)
+    control.set_config(campaign_updates_supported=False)
+    try:
+        refused(lambda: msg.services("MG" + "0" * 32).us_app_to_person("QE" + "0" * 32).update(
+            has_embedded_links=False, has_embedded_phone=False, message_samples=CAMPAIGN["message_samples"],
+            message_flow=CAMPAIGN["message_flow"], description=CAMPAIGN["description"], age_gated=False,
+            direct_lending=False), 405, 20004)
+    finally:
+        control.set_config(campaign_updates_supported=True)
     control.set_faults(rate_429=1.0, path_regex=r"^/v1/Policies/", seed=1)
     try:
         refused(lambda: th.policies(c.STARTER_PROFILE_POLICY_SID).fetch(), 429, 20429)

@@ -241,7 +241,8 @@ async def test_brand_failed_after_the_update_is_corrected_by_update(client, sett
     status = await wait_phase(client, wid, Phase.NEEDS_ATTENTION)
     assert status.problem.source == "brand" and status.statuses.brand == "FAILED"
     assert any(e.code == 30712 for e in status.problem.errors), status.problem.errors
-    assert status.problem.remedy.startswith("correction") and "2 update(s) left" in status.problem.remedy
+    assert "correction" in status.problem.accepts and "2 of 3 updates left" in status.problem.remedy
+    assert status.problem.correction_fields == ["brand_name", "mobile_number", "vertical"]
     # A conversion changes only the sole proprietor's details: a starter-profile field is refused.
     with pytest.raises(registrations.UpdateRefused, match="only the sole proprietor's details"):
         await registrations.correct(client, wid, Correction(email="jane@example.com"))
@@ -266,7 +267,7 @@ async def test_brand_not_failed_is_reported_and_waits_for_an_operator(client, se
     status = await wait_phase(client, wid, Phase.NEEDS_ATTENTION)
     problem = status.problem
     assert problem.source == "brand" and "APPROVED/UNVERIFIED" in problem.summary and "21725" in problem.summary
-    assert problem.remedy.startswith("operator decision") and "Twilio Support" in problem.remedy
+    assert problem.accepts == ["retry", "end"] and "Twilio Support" in problem.remedy
     assert any(x.startswith("21725") for x in problem.explanations)
     assert status.sids.sole_proprietor_end_user is None  # checked before any write
     with pytest.raises(registrations.UpdateRefused, match="nothing to correct"):

@@ -2,8 +2,8 @@
 
 A change that would break registrations already running (they live for weeks) fails here; put
 such changes behind `workflow.patched`. Record new histories with
-`A2P_RECORD_HISTORIES=1 python3 dev.py test tests/integration/test_registration.py`
-(conversions: `tests/integration/test_conversion.py -k happy_path`)."""
+`A2P_RECORD_HISTORIES=1 python3 dev.py test tests/integration/test_registration.py
+tests/integration/test_failure_paths.py` (conversions: `tests/integration/test_conversion.py -k happy_path`)."""
 
 from __future__ import annotations
 
@@ -31,4 +31,5 @@ async def test_recorded_history_replays(path: Path) -> None:
 def test_histories_are_recorded() -> None:
     names = {p.stem for p in HISTORIES}
     assert {"new_registration_happy_path", "new_registration_address_correction",
-            "legacy_conversion_happy_path"} <= names, names
+            "legacy_conversion_happy_path", "new_registration_profile_correction_brand_update",
+            "new_registration_campaign_correction", "new_registration_brand_suspended_then_reinstated"} <= names, names

@@ -124,3 +124,19 @@ def registered(client: Client, mobile: str, **profile_kwargs: Any) -> Customer:
     customer = starter_profile(client, Customer(), **profile_kwargs)
     trust_product(client, customer, mobile=mobile)
     return brand(client, customer)
+
+
+async def verified(account: Any, control: Any, mobile: str) -> Customer:
+    """Profile + trust product + brand, reviewed (sandbox clock advanced) and OTP-confirmed: VERIFIED."""
+    customer = registered(account.client, mobile)
+    await control.advance_clock(4)
+    assert (await control.reply_otp(mobile))["accepted"]
+    return customer
+
+
+def service_with_number(account: Any, number_sid: str) -> Any:
+    """A messaging service of ``account`` holding the number ``number_sid``."""
+    msg = account.client.messaging.v1
+    service = msg.services.create(friendly_name="Campaign test")
+    msg.services(service.sid).phone_numbers.create(phone_number_sid=number_sid)
+    return service

@@ -51,9 +51,10 @@ async def test_mobile_used_three_times_then_update_rules(account, control):
         assert _fetch(client, customer).errors[0]["code"] == 30712
 
     th.trust_products(customer.trust_sid).update(status="pending-review")
-    with pytest.raises(TwilioRestException) as err:  # 60724: three updates already
+    with pytest.raises(TwilioRestException) as err:  # three updates already: "Brand update count exceeded"
         update()
-    assert err.value.code == 60724
+    assert (err.value.status, err.value.code) == (400, 21724)
+    assert "Brand update count exceeded" in err.value.msg
 
 
 async def test_fixing_the_mobile_number_and_updating_approves(account, control, mobile):

@@ -6,21 +6,7 @@ import httpx
 import pytest
 from twilio.base.exceptions import TwilioRestException
 
-from .flows import CAMPAIGN, Customer, registered
-
-
-async def _verified(account, control, mobile) -> Customer:
-    customer = registered(account.client, mobile)
-    await control.advance_clock(4)
-    assert (await control.reply_otp(mobile))["accepted"]
-    return customer
-
-
-def _service_with_number(account, number_sid: str):
-    msg = account.client.messaging.v1
-    service = msg.services.create(friendly_name="Campaign test")
-    msg.services(service.sid).phone_numbers.create(phone_number_sid=number_sid)
-    return service
+from .flows import CAMPAIGN, registered, service_with_number, verified
 
 
 INVALID = [
@@ -41,7 +27,7 @@ async def test_campaign_validation_and_eligibility(account, control, mobile, san
     msg = client.messaging.v1
     customer = registered(client, mobile)
     number = await control.create_phone_number(account.sid)
-    service = _service_with_number(account, number["sid"])
+    service = service_with_number(account, number["sid"])
     campaigns = msg.services(service.sid).us_app_to_person
 
     # the brand is not approved + verified yet
@@ -90,8 +76,8 @@ async def test_campaign_validation_and_eligibility(account, control, mobile, san
 
 
 async def test_campaign_without_opt_in_language_fails(account, control, mobile):
-    customer = await _verified(account, control, mobile)
-    service = _service_with_number(account, (await control.create_phone_number(account.sid))["sid"])
+    customer = await verified(account, control, mobile)
+    service = service_with_number(account, (await control.create_phone_number(account.sid))["sid"])
     flow = "Customers give us their number at the front desk of the studio when they book."
     campaigns = account.client.messaging.v1.services(service.sid).us_app_to_person
     campaign = campaigns.create(brand_registration_sid=customer.brand_sid, **{**CAMPAIGN, "message_flow": flow})
@@ -108,9 +94,9 @@ async def test_campaign_without_opt_in_language_fails(account, control, mobile):
 
 
 async def test_deleting_the_service_deletes_its_campaign(account, control, mobile):
-    customer = await _verified(account, control, mobile)
+    customer = await verified(account, control, mobile)
     number = await control.create_phone_number(account.sid)
-    service = _service_with_number(account, number["sid"])
+    service = service_with_number(account, number["sid"])
     msg = account.client.messaging.v1
     campaign = msg.services(service.sid).us_app_to_person.create(brand_registration_sid=customer.brand_sid, **CAMPAIGN)
     assert msg.services(service.sid).delete() is True

@@ -42,7 +42,7 @@ def fuzz(doc: dict, url: str) -> tuple[Counter, list[str]]:
                                  suppress_health_check=list(hypothesis.HealthCheck),
                                  phases=[hypothesis.Phase.generate])
             @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
-            def check(case) -> None:
+            def check(case, mode: GenerationMode = mode) -> None:
                 try:
                     response = case.call(base_url=url, session=session, timeout=20,
                                          headers={"Authorization": f"Bearer {API_KEY}"})

@@ -135,7 +135,7 @@ def test_to_twilio_kwargs_matches_the_sdk_signature() -> None:
         (LegacyConversionRequest, legacy()),
         (LegacyConversionRequest, legacy(campaign=example()["campaign"], messaging_service={"existing_sid": MG})),
         (Correction, {"email": "Jane@Example.COM", "address": {"postal_code": "02116"}, "vertical": "retail"}),
-        (Timings, {"review_timeout": "P14D", "poll_backoff": 1.5}),
+        (Timings, {"otp_deadline": "P14D", "poll_backoff": 1.5}),
     ],
 )
 def test_json_round_trip(model: type[BaseModel], data: dict[str, Any]) -> None:
@@ -633,7 +633,8 @@ def test_timing_defaults() -> None:
     assert t.otp_resend_interval == timedelta(hours=24)
     assert t.otp_deadline == timedelta(days=30)
     assert (t.poll_initial, t.poll_max, t.poll_backoff) == (timedelta(minutes=5), timedelta(hours=6), 2.0)
-    assert t.review_timeout is None
+    # Registrations started while Timings had a (never enforced) review_timeout keep replaying.
+    assert Timings.model_validate({"review_timeout": None, "settle_wait": "PT30S"}) == t
 
 
 @pytest.mark.parametrize(
@@ -642,7 +643,6 @@ def test_timing_defaults() -> None:
         ({"settle_wait": 0}, "settle_wait", "must be a positive duration"),
         ({"otp_resend_interval": "-PT1H"}, "otp_resend_interval", "must be a positive duration"),
         ({"poll_initial": 0}, "poll_initial", "must be a positive duration"),
-        ({"review_timeout": "PT0S"}, "review_timeout", "must be a positive duration"),
         ({"poll_initial": "PT7H"}, "poll_max", "must be at least poll_initial (7 h)"),
         ({"poll_initial": 60, "poll_max": 30}, "poll_max", "must be at least poll_initial (1 min)"),
         ({"poll_backoff": 0.9}, "poll_backoff", "must be at least 1"),
@@ -666,7 +666,6 @@ def test_fast_and_compressed() -> None:
     assert demo.otp_resend_interval == timedelta(seconds=24)
     assert demo.poll_max == timedelta(seconds=6)
     assert demo.poll_backoff == 2.0
-    assert Timings(review_timeout="P10D").scaled(0.1).review_timeout == timedelta(days=1)
     with pytest.raises(ValueError):
         Timings.compressed(0)
 

@@ -1,7 +1,8 @@
-"""Workflow code stays deterministic. The worker passes `workflows` and `a2p` through Temporal's
-sandbox (worker.WORKFLOW_RUNNER: imported once per process, not once per cached run), so the
-sandbox no longer stops a wall-clock read or an I/O import in them: this test does, by reading
-the code that runs inside workflows."""
+"""Workflow code stays deterministic. Temporal's sandbox guards the workflow code at run time —
+as long as it is not passed through (worker.WORKFLOW_RUNNER passes only `a2p`, our stateless
+models and constants). This test keeps it that way, and reads all the code that runs inside
+workflows, including the branches no test reaches, for the house rules: no Twilio, no I/O, no
+wall clock."""
 
 from __future__ import annotations
 
@@ -49,6 +50,28 @@ def problems(path: Path) -> list[str]:
 @pytest.mark.parametrize("path", WORKFLOW_CODE, ids=[str(p.relative_to(ROOT)) for p in WORKFLOW_CODE])
 def test_workflow_code_has_no_clock_io_or_twilio(path: Path) -> None:
     assert problems(path) == []
+
+
+def passed_through(path: Path) -> list[str]:
+    """Modules imported inside `with workflow.unsafe.imports_passed_through():` blocks."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.With) and "imports_passed_through" in ast.unparse(node.items[0].context_expr):
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.ImportFrom):
+                    found.append(inner.module or "")
+                elif isinstance(inner, ast.Import):
+                    found += [a.name for a in inner.names]
+    return found
+
+
+def test_only_stateless_models_bypass_the_sandbox() -> None:
+    from worker import WORKFLOW_RUNNER
+
+    assert not {"workflows", "activities", "starter", "worker"} & WORKFLOW_RUNNER.restrictions.passthrough_modules
+    for path in sorted((ROOT / "workflows").glob("*.py")):
+        outside = [m for m in passed_through(path) if m.split(".")[0] not in ("a2p", "pydantic")]
+        assert outside == [], f"{path.name} passes {outside} through the sandbox"
 
 
 def test_the_check_sees_what_it_forbids(tmp_path: Path) -> None:
