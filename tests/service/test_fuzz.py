@@ -34,36 +34,41 @@ def fuzz(doc: dict, url: str) -> tuple[Counter, list[str]]:
     timings: dict[str, float] = {}
     problems: list[str] = []
     session = requests.Session()
+
+    def send(case, mode: GenerationMode) -> None:
+        try:
+            response = case.call(base_url=url, session=session, timeout=20,
+                                 headers={"Authorization": f"Bearer {API_KEY}"})
+        except (requests.exceptions.InvalidHeader, requests.exceptions.InvalidURL, UnicodeError, ValueError):
+            statuses["unsendable"] += 1  # the client could not even send it
+            return
+        statuses[response.status_code] += 1
+        where = f"{mode.value} {case.method} {case.formatted_path} -> {response.status_code}"
+        if response.status_code >= 500:
+            problems.append(f"{where}: {response.text[:300]}")
+        elif case.path == "/v1/conversions/batch" and response.status_code == 200:
+            if response.json()["started"]:  # a batch refuses its invalid items one by one
+                problems.append(f"{where}: started something: {response.text[:300]}")
+        elif (mode is GenerationMode.NEGATIVE and case.path.startswith("/v1") and _has_body(case)
+              and response.status_code < 400):
+            problems.append(f"{where}: accepted a body that does not fit the schema: {case.body!r:.300}")
+
+    def examples(strategy, mode: GenerationMode):
+        @hypothesis.settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=False,
+                             suppress_health_check=list(hypothesis.HealthCheck),
+                             phases=[hypothesis.Phase.generate])
+        @hypothesis.given(case=strategy)
+        def check(case) -> None:
+            send(case, mode)
+
+        return check
+
     for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
         for result in schema.get_all_operations():
             operation = result.ok()
-
-            @hypothesis.settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=False,
-                                 suppress_health_check=list(hypothesis.HealthCheck),
-                                 phases=[hypothesis.Phase.generate])
-            @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
-            def check(case, mode: GenerationMode = mode) -> None:
-                try:
-                    response = case.call(base_url=url, session=session, timeout=20,
-                                         headers={"Authorization": f"Bearer {API_KEY}"})
-                except (requests.exceptions.InvalidHeader, requests.exceptions.InvalidURL, UnicodeError,
-                        ValueError):
-                    statuses["unsendable"] += 1  # the client could not even send it
-                    return
-                statuses[response.status_code] += 1
-                where = f"{mode.value} {case.method} {case.formatted_path} -> {response.status_code}"
-                if response.status_code >= 500:
-                    problems.append(f"{where}: {response.text[:300]}")
-                elif case.path == "/v1/conversions/batch" and response.status_code == 200:
-                    if response.json()["started"]:  # a batch refuses its invalid items one by one
-                        problems.append(f"{where}: started something: {response.text[:300]}")
-                elif (mode is GenerationMode.NEGATIVE and case.path.startswith("/v1") and _has_body(case)
-                      and response.status_code < 400):
-                    problems.append(f"{where}: accepted a body that does not fit the schema: {case.body!r:.300}")
-
             started = time.monotonic()
             try:
-                check()
+                examples(operation.as_strategy(generation_mode=mode), mode)()
             except hypothesis.errors.Unsatisfiable:
                 pass  # nothing of this operation can be made not to fit its schema (e.g. a path alone)
             timings[f"{mode.value} {operation.label}"] = time.monotonic() - started
