@@ -22,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from a2p import search_attributes as sa
     from a2p.calls import (
         BrandRef, BrandState, Call, CampaignRef, CampaignState, CreateCampaign,
-        CreateMessagingService, AddPhoneNumber, Created, ErrorType, TwilioError, friendly_name,
+        CreateMessagingService, AddPhoneNumber, Created, ErrorType, MayRepeat, TwilioError, friendly_name,
     )
     from a2p.constants import explain
     from a2p.progress import (
@@ -256,9 +256,14 @@ class RegistrationBase:
         """Run one Twilio call. A rejection (4xx) parks the registration for a person, who may
         retry (after fixing something outside, e.g. the ISV's primary profile) or end it."""
         opts = CALL_OPTIONS[call]
-        queue = workflow.info().task_queue + OTP_TASK_QUEUE_SUFFIX if opts.rate_limited_queue else None
+        info = workflow.info()
+        queue = info.task_queue + OTP_TASK_QUEUE_SUFFIX if opts.rate_limited_queue else None
+        # A reset (or continued) run may repeat what an earlier run made: its creates look first.
+        repeated = not (info.run_id == info.first_execution_run_id == info.original_execution_run_id)
         while True:
             self._check_cancelled()
+            if repeated and isinstance(arg, MayRepeat):
+                arg = arg.model_copy(update={"maybe_repeated": True, "since": self.status.started_at})
             try:
                 return await workflow.execute_activity(
                     str(call), arg, result_type=result_type, task_queue=queue,
@@ -281,6 +286,7 @@ class RegistrationBase:
                 if not rejected:
                     problem.summary = f"{summary}: Twilio unavailable for too long ({cause})"
                 await self._attention(problem)  # returns on "retry"
+                repeated = True  # the failed call may have reached Twilio before it timed out
 
     # ---- waiting ----------------------------------------------------------------------
 
