@@ -7,7 +7,9 @@ a2p's counters (Prometheus names):
   (outcome COMPLETED / FAILED / CANCELLED; phase = where it was when it ended);
 * ``a2p_otp_resends{flow}``;
 * ``a2p_twilio_calls{endpoint, status}`` (endpoint = method + path template, SIDs as {Sid});
-* ``a2p_webhooks{kind, outcome}`` (kind trusthub / event_streams; outcome accepted / refused / ...).
+* ``a2p_webhooks{kind, outcome}`` (kind trusthub / event_streams; outcome accepted / refused / ...);
+* ``a2p_stalled_registrations`` (gauge, set by the service: running registrations whose workflow
+  task has been scheduled or started for longer than A2P_STALL_AFTER_SECONDS; starter/stalls.py).
 Workflow counters are emitted by Temporal only on first execution, never on replay.
 """
 
@@ -23,6 +25,7 @@ REGISTRATIONS_ENDED = "a2p_registrations_ended"
 OTP_RESENDS = "a2p_otp_resends"
 TWILIO_CALLS = "a2p_twilio_calls"
 WEBHOOKS = "a2p_webhooks"
+STALLED_REGISTRATIONS = "a2p_stalled_registrations"
 
 _SID = re.compile(r"/[A-Z]{2}[0-9a-f]{32}")
 

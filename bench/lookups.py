@@ -18,6 +18,7 @@ import math
 import time
 from datetime import datetime, timedelta, timezone
 
+import aiohttp
 from temporalio.testing import ActivityEnvironment
 
 from a2p.calls import CreateAddressDocument, CreateEndUser, CreateMessagingService, RegisterBrand
@@ -57,6 +58,15 @@ async def seed(sdk, customers: int, concurrency: int) -> dict:
                                                   policy_sid=SOLE_PROPRIETOR_TRUST_POLICY_SID)
 
     async def customer(i: int) -> None:
+        for attempt in range(5):  # the loaded sandbox may drop a kept-alive connection: try again
+            try:
+                return await make(i)
+            except aiohttp.ClientError:
+                if attempt == 4:
+                    raise
+                await asyncio.sleep(0.5)
+
+    async def make(i: int) -> None:
         for what in ("starter end user", "sole proprietor end user"):
             await th.end_users.create_async(friendly_name=f"seed-{i} {what}", type="individual"
                                             if what.startswith("starter") else "sole_proprietor_information",

@@ -12,7 +12,7 @@
   a2p decide WORKFLOW_ID ACTION retry | end | resend_otp_and_wait
   a2p resend-otp WORKFLOW_ID    re-send the OTP now
   a2p cancel WORKFLOW_ID        cancel a registration
-  a2p list [--phase P] [--brand-status S] [--campaign-status S] [--flow new|legacy]
+  a2p list [--phase P] [--brand-status S] [--campaign-status S] [--flow new|legacy] [--stalled]
 """
 
 from __future__ import annotations
@@ -73,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     ls.add_argument("--brand-status")
     ls.add_argument("--campaign-status")
     ls.add_argument("--flow", choices=["new", "legacy"])
+    ls.add_argument("--stalled", action="store_true", help="only registrations whose workflow task is stuck")
     return p
 
 
@@ -97,6 +98,11 @@ async def _client_command(args: argparse.Namespace) -> int:
         started = await registrations.start_registration(client, settings, request)
         print(json.dumps({"workflow_id": started.workflow_id, "created": started.created,
                           "web_ui": web_ui_link(settings, started.workflow_id)}, indent=2))
+        return 0
+    if args.command == "list" and args.stalled:
+        from starter.stalls import stalled_rows
+
+        print(json.dumps(await stalled_rows(client, settings), indent=2))
         return 0
     if args.command == "list":
         rows = await registrations.list_registrations(

@@ -40,6 +40,7 @@ from twilio.request_validator import RequestValidator
 from a2p import metrics
 from a2p import search_attributes as sa
 from a2p.metrics import runtime_for
+from starter.stalls import watch_stalls
 from a2p.calls import TwilioError
 from a2p.progress import BrandEvent, BundleEvent, CampaignEvent, OperatorDecision, RegistrationStatus
 from a2p.requests import Correction, LegacyConversionRequest, RegistrationRequest, format_validation_error
@@ -111,12 +112,14 @@ def create_app(settings: Settings, client: Client | None = None, *,
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.client = client or await _connect(settings)
+        stall_watch = asyncio.create_task(watch_stalls(app.state.client, settings, meter))  # starter/stalls.py
         if settings.a2p_service_api_key is None:
             log.warning("service_api_disabled", reason="A2P_SERVICE_API_KEY is not set: every API call is refused")
         if settings.twilio_auth_token is None and settings.a2p_event_sink_username is None:
             log.warning("webhooks_refused", reason="no TWILIO_AUTH_TOKEN to check signatures with and no "
                                                    "Event Streams Basic credentials: every webhook is refused")
         yield
+        stall_watch.cancel()
 
     app = FastAPI(
         title="a2p-registrar", version="1",
