@@ -59,13 +59,13 @@ class Settings(BaseSettings):
     # timeout on its CPUs. Work beyond it waits in Temporal's task queue (and batches wait in the
     # starter, A2P_START_BACKLOG_LIMIT), not half-done in an overloaded worker.
     a2p_max_concurrent_workflow_tasks: int = Field(
-        8, ge=2, le=100, description="workflow tasks a worker runs at once (CPU-bound: a few per core)")
+        10, ge=2, le=100, description="workflow tasks a worker runs at once (CPU-bound: a few per core)")
     a2p_workflow_task_pollers: int = Field(
-        2, ge=2, le=20, description="concurrent polls for workflow tasks (at most the slots above)")
+        5, ge=2, le=20, description="concurrent polls for workflow tasks (at most the slots above)")
     a2p_max_concurrent_activities: int = Field(
         100, ge=1, le=1000, description="Twilio calls a worker has in flight at once (I/O-bound)")
     a2p_activity_task_pollers: int = Field(
-        4, ge=1, le=50, description="concurrent polls for activity tasks")
+        5, ge=1, le=50, description="concurrent polls for activity tasks")
     a2p_start_backlog_limit: int = Field(
         200, ge=1, description="a batch start waits while more workflow tasks than this wait in the task queue")
 

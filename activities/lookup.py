@@ -16,9 +16,10 @@ List order: Twilio lists newest first. Its specs say nothing about order; its ma
 parameter changes it), and they order by SID, "close to the date created but not always exact"
 (twilio/twilio-csharp pull request 65). Hence the margin: a resource counts as older only when it
 is older than the bound by more than :data:`CLOCK_MARGIN` (ordering slack and clock skew between
-Twilio and Temporal). Should a list ever come back in another order — a resource newer than one
-already passed by more than the margin — the search stops trusting the order and reads the whole
-list, as before: slower, never wrong. The sandbox lists newest first too.
+Twilio and Temporal). The order is not taken on faith: the search stops early only once the list
+itself has shown it descends (a resource older than an earlier one by more than the margin) and
+never that it does not (one newer than an earlier one by more than the margin); a list in another
+order is read to its end, as before — slower, never wrong. The sandbox lists newest first too.
 """
 
 from __future__ import annotations
@@ -53,8 +54,10 @@ async def find_recent(listing: Any, since: datetime, match: Callable[[Any], bool
     """The newest resource of ``listing`` (a twilio-python list resource) that ``match``es, read
     newest first and no further back than ``since`` (less :data:`CLOCK_MARGIN`); None if none."""
     bound = since - CLOCK_MARGIN
+    newest: datetime | None = None
     oldest: datetime | None = None
-    trust_order = True
+    trust_order = True   # until the list shows otherwise
+    descending = False   # the list has shown it: a resource older than an earlier one by more than the margin
     async for item in await listing.stream_async(page_size=PAGE_SIZE):
         if match(item):
             return item
@@ -65,7 +68,9 @@ async def find_recent(listing: Any, since: datetime, match: Callable[[Any], bool
             trust_order = False
             log.warning("list_not_newest_first", list=type(listing).__name__,
                         note="reading the whole list to look for an earlier attempt's resource")
+        newest = created if newest is None else max(newest, created)
         oldest = created if oldest is None else min(oldest, created)
-        if trust_order and created < bound:
+        descending = descending or newest - created > CLOCK_MARGIN
+        if trust_order and descending and created < bound:
             return None
     return None

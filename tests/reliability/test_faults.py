@@ -24,6 +24,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from temporalio.api.enums.v1 import EventType
 
 from a2p.progress import Phase
 from a2p.requests import RegistrationRequest
@@ -119,8 +120,22 @@ async def start_all(client, settings, requests: list[RegistrationRequest], queue
     return room
 
 
+async def workflow_task_timeouts(client, requests: list[RegistrationRequest]) -> Counter:
+    """Workflow tasks that overran their 10 s timeout, per registration (from the histories)."""
+    gate, found = asyncio.Semaphore(CONTROL_CONCURRENCY), Counter()
+
+    async def one(r: RegistrationRequest) -> None:
+        async with gate:
+            async for event in client.get_workflow_handle(r.workflow_id).fetch_history_events():
+                if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
+                    found[r.workflow_id] += 1
+
+    await asyncio.gather(*(one(r) for r in requests))
+    return found
+
+
 @contextlib.asynccontextmanager
-async def watching_stalls(client, every: float = 5.0):
+async def watching_stalls(client, every: float = 15.0):
     """Look for stalled registrations (workflow task stuck > 30 s) all along; yields the ids seen."""
     seen: set[str] = set()
 
@@ -175,8 +190,10 @@ async def test_faulty_twilio_never_duplicates_or_loses_a_registration(temporal_e
         assert all(f.statuses.campaign == "VERIFIED" for f in finals)
         await assert_exactly_one_each(control, requests)
         injected = {k: v for k, v in faults.items() if v}
+        timeouts = await workflow_task_timeouts(client, requests)
         print(f"\n{count} registrations in {took:.0f} s ({count / took:.2f}/s), faults injected: {injected}, "
-              f"duplicates: 0, stalled: {len(stalled)}, starts that waited for the workers: {room.waits}")
+              f"duplicates: 0, stalled: {len(stalled)}, starts that waited for the workers: {room.waits}, "
+              f"workflow task timeouts: {sum(timeouts.values())} in {len(timeouts)} registrations")
         assert not stalled, f"stalled registrations: {sorted(stalled)}"
         assert sum(v for v in faults.values() if isinstance(v, int)) > count, faults  # faults really happened
 

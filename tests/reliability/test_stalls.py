@@ -6,6 +6,9 @@ listed."""
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import sys
 import threading
 import uuid
 from datetime import timedelta
@@ -44,9 +47,26 @@ async def test_a_registration_no_worker_takes_is_listed_until_a_worker_takes_it(
         queue = f"stall-{uuid.uuid4().hex[:6]}"  # no worker polls it yet
         await registrations.start_registration(client, settings, request, task_queue=queue)
         await async_wait_until(lambda: _has(client, request.workflow_id, "SCHEDULED"), timeout=30, interval=0.5)
+        listed = {s["workflow_id"]: s for s in await a2p_list_stalled(settings)}
+        assert listed[request.workflow_id]["task_state"] == "SCHEDULED"
+        assert listed[request.workflow_id]["heal"].startswith(
+            f"temporal workflow reset --workflow-id {request.workflow_id} ")
         async with running_worker(client, settings, task_queue=queue):
             await async_wait_until(lambda: _gone(client, request.workflow_id), timeout=30, interval=0.5)
         await client.get_workflow_handle(request.workflow_id).terminate("test done")
+
+
+async def a2p_list_stalled(settings) -> list[dict]:
+    """What an operator sees: `a2p list --stalled`, run as a command against the same server."""
+    env = dict(os.environ, TEMPORAL_ADDRESS=settings.temporal_address, TWILIO_ACCOUNT_SID=settings.twilio_account_sid,
+               TWILIO_AUTH_TOKEN=settings.twilio_auth_token.get_secret_value(),
+               A2P_PRIMARY_CUSTOMER_PROFILE_SID=settings.a2p_primary_customer_profile_sid,
+               A2P_STALL_AFTER_SECONDS=str(BOUND.total_seconds()), LOG_LEVEL="WARNING")
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "starter.cli", "list", "--stalled", env=env,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err.decode()
+    return json.loads(out)
 
 
 async def _has(client, workflow_id: str, state: str) -> bool:
