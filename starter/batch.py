@@ -314,13 +314,16 @@ async def start_conversions(client: Client, settings: Settings, items: Iterable[
 
 
 class StartGate:
-    """Starts wait while the workers are behind: while ``limit`` or more registrations are running
-    but not yet taken up by a worker (still in phase STARTED — their first workflow task waits in
-    the task queue), a start waits. Without it a batch of thousands lands on the workers at once
-    and their workflow tasks overrun the 10 s workflow task timeout, retry, and overrun again.
-    One visibility count per ``interval`` is shared by all waiting starts."""
+    """Starts wait while the workers are busy: while ``limit`` or more registrations are running in
+    a phase where they keep workers busy (just started, building their bundles, setting up their
+    campaign — not those waiting for a review or for the customer), a start waits. Without it a
+    batch of thousands lands on the workers at once: their workflow tasks queue for tens of seconds,
+    overrun the 10 s workflow task timeout, retry, and overrun again. One visibility count per
+    ``interval`` is shared by all waiting starts."""
 
-    QUERY = registrations.visibility_query(phase=Phase.STARTED.value) + " AND ExecutionStatus = 'Running'"
+    BUSY = (Phase.STARTED, Phase.CUSTOMER_PROFILE, Phase.TRUST_BUNDLE, Phase.CAMPAIGN)
+    QUERY = (registrations.visibility_query() + " AND ExecutionStatus = 'Running' AND "
+             f"{sa.PHASE.name} IN ({', '.join(repr(p.value) for p in BUSY)})")
 
     def __init__(self, client: Client, limit: int, interval: float = 1.0) -> None:
         self.client, self.limit, self.interval = client, limit, interval

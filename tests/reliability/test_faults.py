@@ -24,7 +24,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from temporalio.api.enums.v1 import EventType
+from temporalio.api.enums.v1 import EventType, TimeoutType
 
 from a2p.progress import Phase
 from a2p.requests import RegistrationRequest
@@ -121,14 +121,17 @@ async def start_all(client, settings, requests: list[RegistrationRequest], queue
 
 
 async def workflow_task_timeouts(client, requests: list[RegistrationRequest]) -> Counter:
-    """Workflow tasks that overran their 10 s timeout, per registration (from the histories)."""
+    """Workflow task timeouts in the histories, by kind: START_TO_CLOSE (a worker overran the 10 s
+    workflow task timeout) and SCHEDULE_TO_START (a task waited over 5 s on a busy worker's sticky
+    queue and went back to the shared queue — slower, harmless)."""
     gate, found = asyncio.Semaphore(CONTROL_CONCURRENCY), Counter()
 
     async def one(r: RegistrationRequest) -> None:
         async with gate:
             async for event in client.get_workflow_handle(r.workflow_id).fetch_history_events():
                 if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
-                    found[r.workflow_id] += 1
+                    kind = event.workflow_task_timed_out_event_attributes.timeout_type
+                    found[TimeoutType.Name(kind).removeprefix("TIMEOUT_TYPE_")] += 1
 
     await asyncio.gather(*(one(r) for r in requests))
     return found
@@ -166,11 +169,15 @@ async def assert_exactly_one_each(control: SandboxControl, requests: list[Regist
     return duplicates
 
 
+FAULT_BUDGET_SECONDS = float(os.environ.get("A2P_FAULT_BUDGET_SECONDS", "240"))
+
+
+@pytest.mark.timeout(FAULT_BUDGET_SECONDS + 300)  # setting up and checking a soak's registrations takes a while too
 async def test_faulty_twilio_never_duplicates_or_loses_a_registration(temporal_env):
     """Twilio drops 10% of create/update responses after committing them, answers 5% with 429 and
     5% with 500: every registration completes, and exactly one of each resource exists."""
     count = int(os.environ.get("A2P_FAULT_REGISTRATIONS", "100"))
-    budget = float(os.environ.get("A2P_FAULT_BUDGET_SECONDS", "240"))
+    budget = FAULT_BUDGET_SECONDS
     client = temporal_env.client
     async with own_sandbox() as (proc, control):
         settings = sandbox_settings(proc.base_url, client.service_client.config.target_host)
@@ -193,7 +200,7 @@ async def test_faulty_twilio_never_duplicates_or_loses_a_registration(temporal_e
         timeouts = await workflow_task_timeouts(client, requests)
         print(f"\n{count} registrations in {took:.0f} s ({count / took:.2f}/s), faults injected: {injected}, "
               f"duplicates: 0, stalled: {len(stalled)}, starts that waited for the workers: {room.waits}, "
-              f"workflow task timeouts: {sum(timeouts.values())} in {len(timeouts)} registrations")
+              f"workflow task timeouts: {dict(timeouts) or 0}")
         assert not stalled, f"stalled registrations: {sorted(stalled)}"
         assert sum(v for v in faults.values() if isinstance(v, int)) > count, faults  # faults really happened
 
