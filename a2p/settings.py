@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     a2p_activity_task_pollers: int = Field(
         5, ge=1, le=50, description="concurrent polls for activity tasks")
     a2p_start_backlog_limit: int = Field(
-        100, ge=1, description="a batch start waits while this many registrations are busy (starting, building "
+        40, ge=1, description="a batch start waits while this many registrations are busy (starting, building "
                                "bundles, setting up the campaign; not waiting for reviews or the customer)")
 
     # Stalls: a registration whose workflow task has been scheduled or started this long has stalled
