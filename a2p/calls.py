@@ -64,7 +64,18 @@ class OnAccount(_Model):
     subaccount_sid: str | None = None
 
 
-class CreateBundle(OnAccount):
+class MayRepeat(OnAccount):
+    """A call that makes something (a create, an assignment, a submission, a brand update). Its
+    activity looks for what an earlier attempt made before it makes it again when attempt > 1, or
+    when ``maybe_repeated``: the workflow cannot prove this is the first run of the call (the run
+    is a reset or continued one, or an operator retried the call). ``since`` bounds that search:
+    nothing this registration made is older (its start). Defaults keep old histories decoding."""
+
+    maybe_repeated: bool = False
+    since: datetime | None = None
+
+
+class CreateBundle(MayRepeat):
     kind: BundleKind
     friendly_name: str
     email: str
@@ -72,7 +83,7 @@ class CreateBundle(OnAccount):
     status_callback: str | None = None
 
 
-class BundleRef(OnAccount):
+class BundleRef(MayRepeat):
     kind: BundleKind
     bundle_sid: str
 
@@ -89,7 +100,7 @@ class EvaluateBundle(BundleRef):
     policy_sid: str
 
 
-class CreateEndUser(OnAccount):
+class CreateEndUser(MayRepeat):
     friendly_name: str
     type: str
     attributes: dict[str, Any]
@@ -100,7 +111,7 @@ class UpdateEndUser(OnAccount):
     attributes: dict[str, Any]
 
 
-class CreateAddress(OnAccount):
+class CreateAddress(MayRepeat):
     friendly_name: str
     customer_name: str
     street: str
@@ -116,7 +127,7 @@ class UpdateAddress(OnAccount):
     changes: dict[str, str]  # snake_case SDK argument -> new value
 
 
-class CreateAddressDocument(OnAccount):
+class CreateAddressDocument(MayRepeat):
     friendly_name: str
     address_sid: str
 
@@ -125,26 +136,26 @@ class AssignEntity(BundleRef):
     object_sid: str
 
 
-class RegisterBrand(OnAccount):
+class RegisterBrand(MayRepeat):
     customer_profile_sid: str
     trust_bundle_sid: str
     mock: bool = False
 
 
-class BrandRef(OnAccount):
+class BrandRef(MayRepeat):
     brand_sid: str
 
 
-class CreateMessagingService(OnAccount):
+class CreateMessagingService(MayRepeat):
     friendly_name: str
 
 
-class AddPhoneNumber(OnAccount):
+class AddPhoneNumber(MayRepeat):
     messaging_service_sid: str
     phone_number_sid: str
 
 
-class CreateCampaign(OnAccount):
+class CreateCampaign(MayRepeat):
     messaging_service_sid: str
     brand_sid: str
     campaign: dict[str, Any]  # CampaignDetails.to_twilio_kwargs()

@@ -11,6 +11,8 @@ a2p's counters (Prometheus names):
   unsigned, forged, or a callback re-aimed at another registration) / too_large (413) / unavailable
   (503: Temporal unreachable) / rejected (other 4xx)) — every refusal is counted, while the logs
   carry at most one line per reason every 10 s.
+* ``a2p_stalled_registrations`` (gauge, set by the service: running registrations whose workflow
+  task has been scheduled or started for longer than A2P_STALL_AFTER_SECONDS; starter/stalls.py).
 Workflow counters are emitted by Temporal only on first execution, never on replay.
 """
 
@@ -26,6 +28,7 @@ REGISTRATIONS_ENDED = "a2p_registrations_ended"
 OTP_RESENDS = "a2p_otp_resends"
 TWILIO_CALLS = "a2p_twilio_calls"
 WEBHOOKS = "a2p_webhooks"
+STALLED_REGISTRATIONS = "a2p_stalled_registrations"
 
 _SID = re.compile(r"/[A-Z]{2}[0-9a-f]{32}")
 

@@ -87,6 +87,30 @@ class Settings(TemporalSettings):
         500, ge=100, description="registrations a worker keeps in memory (~0.2 MB each; at least its 100 concurrent "
                                  "workflow tasks); the others are replayed from their history when they next wake"
     )
+    # What one worker takes on at once: no more than it can finish within the 10 s workflow task
+    # timeout on its CPUs. Work beyond it waits in Temporal's task queue (and batches wait in the
+    # starter, A2P_START_BACKLOG_LIMIT), not half-done in an overloaded worker.
+    a2p_max_concurrent_workflow_tasks: int = Field(
+        10, ge=2, le=100, description="workflow tasks a worker runs at once (CPU-bound: a few per core)")
+    a2p_workflow_task_pollers: int = Field(
+        5, ge=2, le=20, description="concurrent polls for workflow tasks (at most the slots above)")
+    a2p_max_concurrent_activities: int = Field(
+        100, ge=1, le=1000, description="Twilio calls a worker has in flight at once (I/O-bound)")
+    a2p_activity_task_pollers: int = Field(
+        5, ge=1, le=50, description="concurrent polls for activity tasks")
+    a2p_start_backlog_limit: int = Field(
+        40, ge=1, description="a batch start waits while this many registrations are busy (starting, building "
+                               "bundles, setting up the campaign; not waiting for reviews or the customer)")
+
+    # Stalls: a registration whose workflow task has been scheduled or started this long has stalled
+    # (3x the 10 s workflow task timeout): counted in a2p_stalled_registrations, listed by
+    # `a2p list --stalled`; a worker holding such a task fails its health check.
+    a2p_stall_after_seconds: float = Field(30.0, gt=0, description="age of a workflow task that counts as stalled")
+    a2p_stall_check_interval_seconds: float = Field(
+        60.0, gt=0, description="how often the service looks for stalled registrations")
+    a2p_worker_health_bind: str | None = Field(
+        None, description="host:port where a worker answers GET /healthz (503 when it stopped completing "
+                          "workflow tasks it holds); unset = no health endpoint")
 
     # Where Twilio's webhooks reach us (status callbacks of bundles).
     a2p_events_per_run: int = Field(
@@ -124,6 +148,12 @@ class Settings(TemporalSettings):
     a2p_codec_cors_origins: str = Field(
         "http://localhost:8233", description="comma-separated origins of the Web UI allowed to call /codec"
     )
+    @model_validator(mode="after")
+    def _pollers(self) -> Settings:
+        if self.a2p_workflow_task_pollers > self.a2p_max_concurrent_workflow_tasks:
+            raise ValueError("A2P_WORKFLOW_TASK_POLLERS must not exceed A2P_MAX_CONCURRENT_WORKFLOW_TASKS")
+        return self
+
     @field_validator("twilio_account_sid")
     @classmethod
     def _account_sid(cls, v: str) -> str:

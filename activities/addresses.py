@@ -1,12 +1,13 @@
 """API 2010 Addresses: the customer's address for the starter profile's supporting document.
 
-Idempotency: the address carries a deterministic friendly name; a retry first lists the
-account's addresses filtered by ``FriendlyName``."""
+Idempotency (activities/lookup.py): the address carries a deterministic friendly name; a retry
+(or a repeated run) first lists the account's addresses filtered by ``FriendlyName``."""
 
 from __future__ import annotations
 
 from a2p.calls import Call, Created, CreateAddress, UpdateAddress
-from activities.errors import is_retry, twilio_call
+from activities.errors import twilio_call
+from activities.lookup import may_exist
 from activities.twilio_client import TwilioClients
 
 
@@ -17,7 +18,7 @@ class AddressActivities:
     @twilio_call(Call.CREATE_ADDRESS)
     async def create_address(self, req: CreateAddress) -> Created:
         addresses = self._clients.for_account(req.subaccount_sid).addresses
-        if is_retry():
+        if may_exist(req):
             for found in await addresses.list_async(friendly_name=req.friendly_name, limit=1):
                 return Created(sid=found.sid, reused=True)
         address = await addresses.create_async(

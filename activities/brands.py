@@ -1,8 +1,11 @@
 """Messaging A2P brand registrations and the sole proprietor's OTP.
 
-Idempotency: a retried registration first lists the account's brand registrations and reuses
-the one made for the same trust bundle (a sole proprietor trust bundle has one brand). A retried
-brand update first fetches the brand: if it is no longer FAILED, the earlier attempt went through
+Idempotency (activities/lookup.py): a brand costs a fee and one of the mobile number's three
+uses, so EVERY registration — first attempt or not — first looks for the brand made for the same
+trust bundle (a sole proprietor trust bundle has one brand) among the account's brand
+registrations, newest first, back to the registration's start (the workflow cannot always know it
+is the first to register it: a reset run re-runs what its predecessor did), and reuses it. A
+retried (or repeated) brand update first fetches the brand: if it is no longer FAILED, the earlier attempt went through
 and is not repeated (each update counts against Twilio's limit of three). OTP re-sends are not
 idempotent but harmless. They are kept under Twilio's 10 requests/s per account twice over: the
 task queue they run on is rate-limited by Temporal across all workers, and each worker paces its
@@ -15,7 +18,8 @@ import time
 
 from a2p.calls import BrandRef, BrandState, Call, Created, RegisterBrand
 from a2p.constants import BRAND_TYPE_SOLE_PROPRIETOR, OTP_RESEND_RATE_PER_SECOND
-from activities.errors import is_retry, parse_errors, twilio_call
+from activities.errors import parse_errors, twilio_call
+from activities.lookup import find_recent, made_since, may_exist
 from activities.twilio_client import TwilioClients
 
 
@@ -55,10 +59,9 @@ class BrandActivities:
     @twilio_call(Call.REGISTER_BRAND)
     async def register_brand(self, req: RegisterBrand) -> BrandState:
         brands = self._brands(req.subaccount_sid)
-        if is_retry():
-            async for found in await brands.stream_async(page_size=1000):
-                if found.a2p_profile_bundle_sid == req.trust_bundle_sid:
-                    return _brand_state(found)
+        found = await find_recent(brands, made_since(req), lambda b: b.a2p_profile_bundle_sid == req.trust_bundle_sid)
+        if found is not None:
+            return _brand_state(found)
         brand = await brands.create_async(
             customer_profile_bundle_sid=req.customer_profile_sid,
             a2p_profile_bundle_sid=req.trust_bundle_sid,
@@ -74,7 +77,7 @@ class BrandActivities:
     @twilio_call(Call.UPDATE_BRAND)
     async def update_brand(self, req: BrandRef) -> BrandState:
         brand = self._brands(req.subaccount_sid)(req.brand_sid)
-        if is_retry():
+        if may_exist(req):
             current = await brand.fetch_async()
             if current.status != "FAILED":
                 return _brand_state(current)

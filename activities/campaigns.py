@@ -1,7 +1,8 @@
 """Messaging services, their 10DLC number, and the sole proprietor's campaign (Usa2p).
 
-Idempotency: a retried service creation lists the account's services and reuses the one with
-the same (deterministic) friendly name; a retried number attachment checks the service's numbers;
+Idempotency (activities/lookup.py; also for a repeated run): a retried service creation lists the
+account's services newest first, back to the registration's start, and reuses the one with the same
+(deterministic) friendly name; a retried number attachment checks the service's numbers;
 a retried campaign creation lists the service's campaigns and reuses the one for the brand (a sole
 proprietor brand has one campaign). A campaign update sends the same fields again (idempotent); a
 retried delete that finds the campaign gone (404) has nothing left to do."""
@@ -12,9 +13,11 @@ from a2p.calls import (
     AddPhoneNumber, CampaignRef, CampaignState, Call, Created, CreateCampaign,
     CreateMessagingService, FindCampaign, UpdateCampaign,
 )
+from temporalio import activity
 from twilio.base.exceptions import TwilioRestException
 
-from activities.errors import is_retry, parse_errors, twilio_call
+from activities.errors import parse_errors, twilio_call
+from activities.lookup import find_recent, made_since, may_exist
 from activities.twilio_client import TwilioClients
 
 
@@ -36,17 +39,17 @@ class CampaignActivities:
     @twilio_call(Call.CREATE_MESSAGING_SERVICE)
     async def create_messaging_service(self, req: CreateMessagingService) -> Created:
         services = self._services(req.subaccount_sid)
-        if is_retry():
-            async for found in await services.stream_async(page_size=1000):
-                if found.friendly_name == req.friendly_name:
-                    return Created(sid=found.sid, reused=True)
+        if may_exist(req):
+            found = await find_recent(services, made_since(req), lambda s: s.friendly_name == req.friendly_name)
+            if found is not None:
+                return Created(sid=found.sid, reused=True)
         service = await services.create_async(friendly_name=req.friendly_name)
         return Created(sid=service.sid)
 
     @twilio_call(Call.ADD_PHONE_NUMBER)
     async def add_phone_number(self, req: AddPhoneNumber) -> Created:
         numbers = self._services(req.subaccount_sid)(req.messaging_service_sid).phone_numbers
-        if is_retry():
+        if may_exist(req):
             async for found in await numbers.stream_async():
                 if found.sid == req.phone_number_sid:
                     return Created(sid=found.sid, reused=True)
@@ -66,7 +69,7 @@ class CampaignActivities:
     @twilio_call(Call.CREATE_CAMPAIGN)
     async def create_campaign(self, req: CreateCampaign) -> CampaignState:
         campaigns = self._services(req.subaccount_sid)(req.messaging_service_sid).us_app_to_person
-        if is_retry():
+        if may_exist(req):
             found = await self._campaign_of(req.subaccount_sid, req.messaging_service_sid, req.brand_sid)
             if found is not None:
                 return found
@@ -90,6 +93,6 @@ class CampaignActivities:
         try:
             await campaign.delete_async()
         except TwilioRestException as exc:
-            if not (exc.status == 404 and is_retry()):
+            if not (exc.status == 404 and activity.info().attempt > 1):  # an earlier attempt deleted it
                 raise
         return Created(sid=req.campaign_sid)

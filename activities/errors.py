@@ -93,12 +93,6 @@ def isv_customer_id(workflow_id: str) -> str:
     return workflow_id
 
 
-def is_retry() -> bool:
-    """True when an earlier attempt of this activity may have reached Twilio: look before creating."""
-    return activity.info().attempt > 1
-
-
-
 def parse_errors(raw: Any) -> list[TwilioError]:
     """A resource's ``errors[]`` as TwilioErrors (shapes differ: bundles, brands, campaigns)."""
     out = []

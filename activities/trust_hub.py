@@ -1,11 +1,12 @@
 """Trust Hub calls: customer profiles and trust bundles (both "bundles"), end users, supporting
 documents, entity assignments, evaluations.
 
-Idempotency (a retry never creates a second resource): every create is given a deterministic
-friendly name by the workflow. The first attempt creates straight away (no extra call); a later
-attempt — when an earlier one may have reached Twilio — first looks for the resource by that
-name (bundles: the list filter ``FriendlyName``; end users and documents: their list, matched by
-friendly name; assignments: the bundle's assignments, matched by object SID) and reuses it.
+Idempotency (a retry never creates a second resource; activities/lookup.py): every create is given
+a deterministic friendly name by the workflow. The first attempt creates straight away (no extra
+call); a later attempt, or a repeated run — when an earlier one may have reached Twilio — first
+looks for the resource (bundles: the list filter ``FriendlyName``; end users and documents, which
+have no filter: the account's list newest first, back to the registration's start only;
+assignments: the bundle's few assignments, matched by object SID) and reuses it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from a2p.calls import (
     UpdateBundle, UpdateEndUser,
 )
 from a2p.constants import ADDRESS_DOCUMENT_TYPE
-from activities.errors import is_retry, parse_errors, twilio_call
+from activities.errors import parse_errors, twilio_call
+from activities.lookup import find_recent, made_since, may_exist
 from activities.twilio_client import TwilioClients
 
 
@@ -36,7 +38,7 @@ class TrustHubActivities:
     @twilio_call(Call.CREATE_BUNDLE)
     async def create_bundle(self, req: CreateBundle) -> Created:
         bundles = self._bundles(req.kind, req.subaccount_sid)
-        if is_retry():
+        if may_exist(req):
             for found in await bundles.list_async(friendly_name=req.friendly_name, policy_sid=req.policy_sid, limit=1):
                 return Created(sid=found.sid, reused=True)
         bundle = await bundles.create_async(
@@ -48,10 +50,11 @@ class TrustHubActivities:
     @twilio_call(Call.CREATE_END_USER)
     async def create_end_user(self, req: CreateEndUser) -> Created:
         end_users = self._clients.for_account(req.subaccount_sid).trusthub.v1.end_users
-        if is_retry():
-            async for found in await end_users.stream_async():
-                if found.friendly_name == req.friendly_name and found.type == req.type:
-                    return Created(sid=found.sid, reused=True)
+        if may_exist(req):
+            found = await find_recent(end_users, made_since(req),
+                                      lambda e: e.friendly_name == req.friendly_name and e.type == req.type)
+            if found is not None:
+                return Created(sid=found.sid, reused=True)
         end_user = await end_users.create_async(
             friendly_name=req.friendly_name, type=req.type, attributes=req.attributes
         )
@@ -67,10 +70,10 @@ class TrustHubActivities:
     @twilio_call(Call.CREATE_ADDRESS_DOCUMENT)
     async def create_address_document(self, req: CreateAddressDocument) -> Created:
         docs = self._clients.for_account(req.subaccount_sid).trusthub.v1.supporting_documents
-        if is_retry():
-            async for found in await docs.stream_async():
-                if found.friendly_name == req.friendly_name:
-                    return Created(sid=found.sid, reused=True)
+        if may_exist(req):
+            found = await find_recent(docs, made_since(req), lambda d: d.friendly_name == req.friendly_name)
+            if found is not None:
+                return Created(sid=found.sid, reused=True)
         doc = await docs.create_async(
             friendly_name=req.friendly_name, type=ADDRESS_DOCUMENT_TYPE,
             attributes={"address_sids": req.address_sid},
@@ -86,7 +89,7 @@ class TrustHubActivities:
     @twilio_call(Call.ASSIGN_ENTITY)
     async def assign_entity(self, req: AssignEntity) -> Created:
         assignments = self._assignments(req)
-        if is_retry():
+        if may_exist(req):
             async for found in await assignments.stream_async():
                 if found.object_sid == req.object_sid:
                     return Created(sid=found.sid, reused=True)
@@ -132,7 +135,7 @@ class TrustHubActivities:
     @twilio_call(Call.SUBMIT_BUNDLE)
     async def submit_bundle(self, req: BundleRef) -> BundleState:
         bundle = self._bundle(req)
-        if is_retry():
+        if may_exist(req):
             current = await bundle.fetch_async()
             if current.status in ("pending-review", "in-review", "twilio-approved"):
                 return BundleState(sid=current.sid, status=current.status, errors=parse_errors(current.errors))

@@ -44,6 +44,8 @@ MINIMUM_WRITES = [
     ("POST /v1/Services/{Sid}/Compliance/Usa2p", 1, "4.3 sole proprietor campaign"),
 ]
 MINIMUM_READS = [
+    ("GET /v1/a2p/BrandRegistrations", 1,
+     "a brand is looked for before it is registered, every time (a reset run may repeat it): one page"),
     ("GET /v1/CustomerProfiles/{Sid}", 1, "check after the 30 s settle wait: a rejection surfaces here"),
     ("GET /v1/TrustProducts/{Sid}", 1, "the same for the trust bundle"),
     ("GET /v1/a2p/BrandRegistrations/{Sid}", 1,

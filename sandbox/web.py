@@ -167,8 +167,9 @@ class Ctx:
     # ---- pagination --------------------------------------------------------------------------
     def page(self, records: Iterable[dict], key: str, serialize: Callable[[dict], dict],
              filters: dict[str, str | None] | None = None) -> Reply:
-        """A Twilio v1 list page: ``{key: [...], "meta": {...}}`` with absolute page URLs."""
-        items = list(records)
+        """A Twilio v1 list page: ``{key: [...], "meta": {...}}`` with absolute page URLs.
+        ``records`` come oldest first (as the store keeps them); Twilio lists newest first."""
+        items = list(records)[::-1]
         size, number, start = self._paging()
         chunk = items[start:start + size]
         query = {k: v for k, v in (filters or {}).items() if v is not None}
@@ -193,8 +194,9 @@ class Ctx:
 
     def page_v2010(self, records: Iterable[dict], key: str, serialize: Callable[[dict], dict],
                    filters: dict[str, str | None] | None = None) -> Reply:
-        """An API v2010 list page: ``{key: [...], start, end, page, page_size, *_page_uri}`` (relative URIs)."""
-        items = list(records)
+        """An API v2010 list page: ``{key: [...], start, end, page, page_size, *_page_uri}`` (relative URIs),
+        newest first like :meth:`page`."""
+        items = list(records)[::-1]
         size, number, start = self._paging()
         chunk = items[start:start + size]
         query = {k: v for k, v in (filters or {}).items() if v is not None}

@@ -90,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     ls.add_argument("--limit", type=int, default=100, help="at most this many rows, newest first (100)")
     ls.add_argument("--counts", action="store_true", help="how many registrations are in each phase")
     ls.add_argument("--json", action="store_true", help="JSON for machines")
+    ls.add_argument("--stalled", action="store_true", help="only registrations whose workflow task is stuck")
     return p
 
 
@@ -178,6 +179,11 @@ async def _client_command(args: argparse.Namespace, settings) -> int:
         started = await registrations.start_registration(client, settings, request)
         print(json.dumps({"workflow_id": started.workflow_id, "created": started.created,
                           "web_ui": web_ui_link(settings, started.workflow_id)}, indent=2))
+        return 0
+    if args.command == "list" and args.stalled:
+        from starter.stalls import stalled_rows
+
+        print(json.dumps(await stalled_rows(client, settings), indent=2))
         return 0
     if args.command == "list":
         if args.counts:

@@ -167,6 +167,9 @@ async def final_status(client: Client, workflow_id: str) -> RegistrationStatus:
     return await client.get_workflow_handle(workflow_id, result_type=RegistrationStatus).result()
 
 
+UPDATE_ADMISSION_ATTEMPTS = 3
+
+
 class UpdateRefused(Exception):
     """The registration refused a correction or an action (its validator said why); nothing changed."""
 
@@ -177,8 +180,18 @@ async def _update(client: Client, workflow_id: str, name: str, *args: object) ->
     when no worker accepts or finishes it in time (it may still be applied later)."""
     handle = client.get_workflow_handle(workflow_id)
     try:
-        update = await bounded(handle.start_update(name, *args, wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-                                                   result_type=RegistrationStatus, rpc_timeout=RPC_TIMEOUT))
+        for attempt in range(1, UPDATE_ADMISSION_ATTEMPTS + 1):
+            try:
+                update = await bounded(handle.start_update(
+                    name, *args, wait_for_stage=WorkflowUpdateStage.ACCEPTED, result_type=RegistrationStatus,
+                    rpc_timeout=RPC_TIMEOUT))
+                break
+            except RPCError as err:
+                # The workflow task that was to take the update failed before accepting it (e.g. an
+                # event arrived as the workflow was completing it): nothing was applied, send it again.
+                if "workflow task failure" not in str(err) or attempt == UPDATE_ADMISSION_ATTEMPTS:
+                    raise
+                await asyncio.sleep(0.2 * attempt)
         return await bounded(update.result(rpc_timeout=UPDATE_TIMEOUT), UPDATE_TIMEOUT)
     except WorkflowUpdateFailedError as err:
         raise UpdateRefused(getattr(err.cause, "message", None) or str(err.cause or err)) from None

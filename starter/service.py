@@ -18,6 +18,7 @@ Run: `a2p service` (settings from the environment). Embedded (the demo, the test
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -36,6 +37,7 @@ from temporalio.runtime import Runtime
 from a2p import metrics
 from a2p.metrics import runtime_for
 from a2p.requests import format_validation_error
+from starter.stalls import watch_stalls
 from a2p.settings import Settings
 from a2p.temporal_client import connect
 from starter import api, codec_server, overview, registrations, webhook_routes
@@ -63,6 +65,7 @@ def create_app(settings: Settings, client: Client | None = None, *,
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.client = client or await _connect(settings)
+        stall_watch = asyncio.create_task(watch_stalls(app.state.client, settings, meter))  # starter/stalls.py
         if settings.a2p_service_api_key is None:
             log.warning("service_api_disabled", reason="A2P_SERVICE_API_KEY is not set: every API call is refused")
         if settings.twilio_auth_token is None and settings.a2p_event_sink_username is None:
@@ -71,6 +74,7 @@ def create_app(settings: Settings, client: Client | None = None, *,
         try:
             yield
         finally:
+            stall_watch.cancel()
             await subaccounts.close()
 
     app = FastAPIOffline(  # /docs and /redoc with their assets served here, not from a CDN

@@ -25,7 +25,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from a2p import metrics
-    from a2p.calls import Call, ErrorType, TwilioError
+    from a2p.calls import Call, ErrorType, MayRepeat, TwilioError
     from a2p.constants import explain
     from a2p.progress import (
         BrandEvent, BundleEvent, CampaignEvent, CarriedState, OperatorDecision, Phase, Problem,
@@ -339,9 +339,14 @@ class RegistrationBase:
         ``refusable`` accepts raises `Refused` for the caller; any other parks the registration
         for a person, who may retry (after fixing the cause outside) or end it."""
         opts = CALL_OPTIONS[call]
-        queue = workflow.info().task_queue + OTP_TASK_QUEUE_SUFFIX if opts.rate_limited_queue else None
+        info = workflow.info()
+        queue = info.task_queue + OTP_TASK_QUEUE_SUFFIX if opts.rate_limited_queue else None
+        # A reset (or continued) run may repeat what an earlier run made: its creates look first.
+        repeated = not (info.run_id == info.first_execution_run_id == info.original_execution_run_id)
         while True:
             self._check_cancelled()
+            if repeated and isinstance(arg, MayRepeat):
+                arg = arg.model_copy(update={"maybe_repeated": True, "since": self.status.started_at})
             handle = workflow.start_activity(
                 str(call), arg, result_type=result_type, task_queue=queue,
                 start_to_close_timeout=self.timings.call_timeout * opts.call_timeout_factor,
@@ -376,6 +381,7 @@ class RegistrationBase:
                     problem.remedy = "check Twilio's status page, then `decide retry`; or `decide end`"
                 self.status.last_error = problem
                 await self._attention(problem)  # returns on "retry"
+                repeated = True  # the failed call may have reached Twilio before it timed out
 
     def _done_or_cancelled(self, handle: asyncio.Future[Any]) -> Callable[[], bool]:
         return lambda: handle.done() or self._cancel_reason is not None

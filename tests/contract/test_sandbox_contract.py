@@ -432,7 +432,7 @@ def seed_000_new_registration(sandbox: SandboxProcess, control: SyncSandboxContr
                        TrustProductsEvaluationsInstance, 201)
     assert evaluation.status == "compliant"
     assert [e.status for e in r.many(lambda: tp_evaluations.list(), TrustProductsEvaluationsInstance)] == [
-        "noncompliant", "compliant"]
+        "compliant", "noncompliant"]  # newest first
     assert r.one(lambda: tp_evaluations(early.sid).fetch(), TrustProductsEvaluationsInstance).status == "noncompliant"
     trust = r.one(lambda: th.trust_products(trust.sid).update(status="pending-review"), TrustProductsInstance)
     assert trust.status == "in-review"

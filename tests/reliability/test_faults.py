@@ -2,7 +2,11 @@
 worker killed with SIGKILL, the Temporal server restarted — and the sandbox counting what exists.
 
 Each test runs on its own sandbox (faults must not leak into other tests) and its own task queue.
-Sizes can be raised for a soak run with A2P_FAULT_REGISTRATIONS / A2P_KILL_REGISTRATIONS.
+Sizes can be raised for a soak run with A2P_FAULT_REGISTRATIONS / A2P_KILL_REGISTRATIONS (CI runs
+the defaults); A2P_FAULT_BUDGET_SECONDS is the fault run's time budget (default 240). The harness
+stays throttled at any size: at most CONTROL_CONCURRENCY sandbox-control calls at once, starts
+gated by the batch starter's StartGate (A2P_START_BACKLOG_LIMIT), and the run watched for stalled
+registrations (starter/stalls.py) — a soak passes only with none.
 """
 
 from __future__ import annotations
@@ -20,13 +24,16 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from temporalio.api.enums.v1 import EventType, TimeoutType
 
 from a2p.progress import Phase
 from a2p.requests import RegistrationRequest
 from a2p.timings import Timings
 from sandbox.testing import SandboxControl, SandboxProcess
 from starter import registrations
+from starter.batch import StartGate
 from starter.local_stack import free_port, sandbox_settings
+from starter.stalls import find_stalled
 from tests.factories import registration_data
 from tests.integration.conftest import SANDBOX_CONFIG
 from worker import running_worker
@@ -55,12 +62,17 @@ def request_for(isv_customer_id: str, subaccount_sid: str | None, phone_number_s
         phone_number_sid=phone_number_sid, timings=TIMINGS))
 
 
+CONTROL_CONCURRENCY = 20  # sandbox-control calls at once (1,000 at once exhaust the HTTP pool)
+
+
 async def customers(control: SandboxControl, count: int, *, subaccounts: bool = True) -> list[RegistrationRequest]:
     run = uuid.uuid4().hex[:6]
+    gate = asyncio.Semaphore(CONTROL_CONCURRENCY)
 
     async def one(n: int) -> RegistrationRequest:
-        sub = (await control.create_subaccount())["sid"] if subaccounts else None
-        number = await control.create_phone_number(account_sid=sub)
+        async with gate:
+            sub = (await control.create_subaccount())["sid"] if subaccounts else None
+            number = await control.create_phone_number(account_sid=sub)
         return request_for(f"rel-{run}-{n}", sub, number["sid"], n)
 
     return list(await asyncio.gather(*(one(n) for n in range(count))))
@@ -94,6 +106,57 @@ async def all_final(client, requests: list[RegistrationRequest], timeout: float)
         asyncio.gather(*(registrations.final_status(client, r.workflow_id) for r in requests)), timeout)
 
 
+async def start_all(client, settings, requests: list[RegistrationRequest], queue: str) -> StartGate:
+    """Start every registration the way the batch starter does: a few at a time, and none while
+    the workers are behind."""
+    room, gate = StartGate(client, settings.a2p_start_backlog_limit), asyncio.Semaphore(CONTROL_CONCURRENCY)
+
+    async def one(r: RegistrationRequest) -> None:
+        async with gate:
+            await room.wait()
+            await registrations.start_registration(client, settings, r, task_queue=queue)
+
+    await asyncio.gather(*(one(r) for r in requests))
+    return room
+
+
+async def workflow_task_timeouts(client, requests: list[RegistrationRequest]) -> Counter:
+    """Workflow task timeouts in the histories, by kind: START_TO_CLOSE (a worker overran the 10 s
+    workflow task timeout) and SCHEDULE_TO_START (a task waited over 5 s on a busy worker's sticky
+    queue and went back to the shared queue — slower, harmless)."""
+    gate, found = asyncio.Semaphore(CONTROL_CONCURRENCY), Counter()
+
+    async def one(r: RegistrationRequest) -> None:
+        async with gate:
+            async for event in client.get_workflow_handle(r.workflow_id).fetch_history_events():
+                if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
+                    kind = event.workflow_task_timed_out_event_attributes.timeout_type
+                    found[TimeoutType.Name(kind).removeprefix("TIMEOUT_TYPE_")] += 1
+
+    await asyncio.gather(*(one(r) for r in requests))
+    return found
+
+
+@contextlib.asynccontextmanager
+async def watching_stalls(client, every: float = 15.0):
+    """Look for stalled registrations (workflow task stuck > 30 s) all along; yields the ids seen."""
+    seen: set[str] = set()
+
+    async def loop() -> None:
+        while True:
+            with contextlib.suppress(Exception):
+                seen.update(s.workflow_id for s in await find_stalled(client, stall_after=timedelta(seconds=30)))
+            await asyncio.sleep(every)
+
+    task = asyncio.create_task(loop())
+    try:
+        yield seen
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 async def assert_exactly_one_each(control: SandboxControl, requests: list[RegistrationRequest]) -> dict:
     """Per customer account: exactly one profile, trust bundle, brand, service and campaign."""
     per_account = {}
@@ -106,20 +169,27 @@ async def assert_exactly_one_each(control: SandboxControl, requests: list[Regist
     return duplicates
 
 
+FAULT_BUDGET_SECONDS = float(os.environ.get("A2P_FAULT_BUDGET_SECONDS", "240"))
+
+
+@pytest.mark.timeout(FAULT_BUDGET_SECONDS + 300)  # setting up and checking a soak's registrations takes a while too
 async def test_faulty_twilio_never_duplicates_or_loses_a_registration(temporal_env):
     """Twilio drops 10% of create/update responses after committing them, answers 5% with 429 and
     5% with 500: every registration completes, and exactly one of each resource exists."""
     count = int(os.environ.get("A2P_FAULT_REGISTRATIONS", "100"))
+    budget = FAULT_BUDGET_SECONDS
     client = temporal_env.client
     async with own_sandbox() as (proc, control):
         settings = sandbox_settings(proc.base_url, client.service_client.config.target_host)
         requests = await customers(control, count)
         await control.set_faults(drop_after_commit=0.10, rate_429=0.05, rate_500=0.05, seed=6)
         queue = f"faults-{uuid.uuid4().hex[:6]}"
-        async with running_worker(client, settings, task_queue=queue), answering_otps(control):
-            await asyncio.gather(*(registrations.start_registration(client, settings, r, task_queue=queue)
-                                   for r in requests))
-            finals = await all_final(client, requests, timeout=240)
+        began = time.monotonic()
+        async with running_worker(client, settings, task_queue=queue), answering_otps(control), \
+                watching_stalls(client) as stalled:
+            room = await start_all(client, settings, requests, queue)
+            finals = await all_final(client, requests, timeout=budget)
+        took = time.monotonic() - began
         faults = (await control.stats())["faults"]
         await control.clear_faults()
         phases = Counter(f.phase for f in finals)
@@ -127,7 +197,11 @@ async def test_faulty_twilio_never_duplicates_or_loses_a_registration(temporal_e
         assert all(f.statuses.campaign == "VERIFIED" for f in finals)
         await assert_exactly_one_each(control, requests)
         injected = {k: v for k, v in faults.items() if v}
-        print(f"\n{count} registrations, faults injected: {injected}, duplicates: 0")
+        timeouts = await workflow_task_timeouts(client, requests)
+        print(f"\n{count} registrations in {took:.0f} s ({count / took:.2f}/s), faults injected: {injected}, "
+              f"duplicates: 0, stalled: {len(stalled)}, starts that waited for the workers: {room.waits}, "
+              f"workflow task timeouts: {dict(timeouts) or 0}")
+        assert not stalled, f"stalled registrations: {sorted(stalled)}"
         assert sum(v for v in faults.values() if isinstance(v, int)) > count, faults  # faults really happened
 
 

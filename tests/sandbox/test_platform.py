@@ -69,14 +69,15 @@ async def test_pagination_follows_next_page_url(account, sandbox):
         _create_end_user(account.client, f"EU {i}")
     end_users = account.client.trusthub.v1.end_users
     listed = end_users.list(page_size=3)
-    assert [e.friendly_name for e in listed] == [f"EU {i}" for i in range(7)]
+    # Newest first, as Twilio lists (activities/lookup.py relies on it to stop early).
+    assert [e.friendly_name for e in listed] == [f"EU {i}" for i in reversed(range(7))]
     page = end_users.page(page_size=3)
     assert page.next_page_url.startswith(sandbox.base_url + "/v1/EndUsers?")
     second = page.next_page()
-    assert [e.friendly_name for e in second] == ["EU 3", "EU 4", "EU 5"]
+    assert [e.friendly_name for e in second] == ["EU 3", "EU 2", "EU 1"]
     third = second.next_page()
-    assert [e.friendly_name for e in third] == ["EU 6"] and third.next_page_url is None
-    assert [e.friendly_name for e in third.previous_page()] == ["EU 3", "EU 4", "EU 5"]
+    assert [e.friendly_name for e in third] == ["EU 0"] and third.next_page_url is None
+    assert [e.friendly_name for e in third.previous_page()] == ["EU 3", "EU 2", "EU 1"]
     assert len(end_users.list(limit=5)) == 5
     with pytest.raises(TwilioException, match="PageSize"):
         end_users.page(page_size=1001)
