@@ -45,6 +45,10 @@ class TemporalSettings(BaseSettings):
         None, description="host:port serving Prometheus metrics (Temporal SDK + a2p counters), e.g. 0.0.0.0:9464"
     )
 
+    # Stalls: a registration whose workflow task has been scheduled or started this long has stalled
+    # (3x the 10 s workflow task timeout): counted in a2p_stalled_registrations, listed by the
+    # read-only `a2p list --stalled`; a worker holding such a task fails its health check.
+    a2p_stall_after_seconds: float = Field(30.0, gt=0, description="age of a workflow task that counts as stalled")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["console", "json"] = "console"
 
@@ -102,10 +106,6 @@ class Settings(TemporalSettings):
         40, ge=1, description="a batch start waits while this many registrations are busy (starting, building "
                                "bundles, setting up the campaign; not waiting for reviews or the customer)")
 
-    # Stalls: a registration whose workflow task has been scheduled or started this long has stalled
-    # (3x the 10 s workflow task timeout): counted in a2p_stalled_registrations, listed by
-    # `a2p list --stalled`; a worker holding such a task fails its health check.
-    a2p_stall_after_seconds: float = Field(30.0, gt=0, description="age of a workflow task that counts as stalled")
     a2p_stall_check_interval_seconds: float = Field(
         60.0, gt=0, description="how often the service looks for stalled registrations")
     a2p_worker_health_bind: str | None = Field(

@@ -27,7 +27,7 @@ from temporalio.client import Client
 from temporalio.common import MetricMeter
 
 from a2p import metrics
-from a2p.settings import Settings
+from a2p.settings import Settings, TemporalSettings
 from starter import registrations
 
 DESCRIBE_CONCURRENCY = 10
@@ -90,7 +90,7 @@ async def find_stalled(client: Client, *, stall_after: timedelta, limit: int = 1
     return sorted((s for s in found if s is not None), key=lambda s: s.since)
 
 
-async def stalled_rows(client: Client, settings: Settings) -> list[dict]:
+async def stalled_rows(client: Client, settings: TemporalSettings) -> list[dict]:
     """What the CLI prints and the service can answer: the stalled registrations as JSON-ready dicts."""
     stalled = await find_stalled(client, stall_after=timedelta(seconds=settings.a2p_stall_after_seconds))
     return [s.model_dump(mode="json") for s in stalled]

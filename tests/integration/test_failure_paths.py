@@ -146,15 +146,20 @@ async def test_starter_profile_correction_resubmits_profile_then_trust_bundle_th
 # ---- campaign --------------------------------------------------------------------------------
 
 
-async def test_failed_campaign_is_corrected_and_verified_with_one_campaign(
-        client, settings, task_queue, customer, control):
+async def campaign_failed(client, settings, task_queue, customer, control):
+    """A registration whose campaign Twilio FAILED (no opt-in in its message flow), parked:
+    (workflow id, Twilio calls since before it started, its status)."""
     request = customer.request(campaign__message_flow=FLOW_WITHOUT_OPT_IN)
     calls = await Calls.now(control)
     wid = await start(client, settings, task_queue, request)
     await wait_phase(client, wid, Phase.OTP_VERIFICATION)
     await answer_otp(control, request.customer.mobile_number)
+    return wid, calls, await wait_phase(client, wid, Phase.NEEDS_ATTENTION)
 
-    status = await wait_phase(client, wid, Phase.NEEDS_ATTENTION)
+
+async def test_failed_campaign_is_corrected_and_verified_with_one_campaign(
+        client, settings, task_queue, customer, control):
+    wid, calls, status = await campaign_failed(client, settings, task_queue, customer, control)
     problem = status.problem
     assert problem.source == "campaign" and problem.correction_fields == ["campaign"]
     assert any(e.code == 30896 for e in problem.errors) and "30896" in problem.summary
@@ -176,12 +181,8 @@ async def test_failed_campaign_is_corrected_and_verified_with_one_campaign(
 
 async def test_campaign_twilio_will_not_edit_is_deleted_and_created_again(
         client, settings, task_queue, customer, control):
-    request = customer.request(campaign__message_flow=FLOW_WITHOUT_OPT_IN)
-    calls = await Calls.now(control)
-    wid = await start(client, settings, task_queue, request)
-    await wait_phase(client, wid, Phase.OTP_VERIFICATION)
-    await answer_otp(control, request.customer.mobile_number)
-    first = (await wait_phase(client, wid, Phase.NEEDS_ATTENTION)).sids.campaign
+    wid, calls, status = await campaign_failed(client, settings, task_queue, customer, control)
+    first = status.sids.campaign
 
     await control.set_config(campaign_updates_supported=False)
     try:
