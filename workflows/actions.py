@@ -1,0 +1,136 @@
+"""The operator's actions on a registration, as workflow Updates: correct, decide, resend_otp,
+cancel.
+
+A registration parked for a person says, as data (``Problem.accepts``, ``correction_fields``),
+what it takes; the validators read that, never the remedy's words. One action is applied at a
+time: an action arriving while another is being applied is refused, never accepted and dropped.
+An action is answered once its effect is done — its Twilio writes made, the workflow waiting again
+(a settle wait, a review, a person) or ended — so a correction answers in seconds, not after the
+30 s settle wait. Cancel is always accepted while running and answers with the registration ended.
+"""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from a2p.progress import OperatorDecision, Phase, RegistrationStatus, TERMINAL_PHASES
+    from a2p.requests import CampaignDetails, Correction, merge_campaign
+
+# Actions answered once their effect is done (registrations started before: answered as then —
+# decisions at once, corrections after their settle wait).
+FAST_ANSWERS = "answer-actions-after-their-effect"
+
+
+class OperatorActions:
+    """The Updates and their bookkeeping; `RegistrationBase` holds the state they read."""
+
+    status: RegistrationStatus
+    campaign: CampaignDetails | None
+    _pending: Correction | OperatorDecision | None
+    _accepted: int
+    _taken: int
+    _answered: int
+    _fast_answers: bool
+    _resend_requested: bool
+    _cancel_reason: str | None
+
+    @workflow.update(name="correct")
+    async def correct(self, correction: Correction) -> RegistrationStatus:
+        """Fix what Twilio rejected. Answers once the correction's Twilio writes are made."""
+        return await self._accept(correction)
+
+    @correct.validator
+    def _validate_correction(self, correction: Correction) -> None:
+        self._refuse_if_busy()  # first: while one is applied, the phase says nothing of what is next
+        problem = self.status.problem
+        if self.status.phase != Phase.NEEDS_ATTENTION or problem is None or "correction" not in problem.accepts:
+            raise _refuse(f"nothing to correct: the registration is {self.status.phase}"
+                          + (f" ({problem.summary})" if problem else ""))
+        self._check_correction(correction)
+        extra = [f for f in correction.fields() if f not in problem.correction_fields]
+        if extra:
+            raise _refuse(f"this problem takes corrections of {', '.join(problem.correction_fields)} only, "
+                          f"not of {', '.join(extra)}")
+        if correction.campaign is not None and self.campaign is not None:
+            try:
+                merge_campaign(self.campaign, correction.campaign)
+            except ValidationError as err:
+                raise _refuse(f"correction is invalid: campaign: {err}") from None
+
+    def _check_correction(self, correction: Correction) -> None:
+        """Subclasses refuse corrections that cannot apply to them (raise ApplicationError)."""
+
+    @workflow.update(name="decide")
+    async def decide(self, decision: OperatorDecision) -> RegistrationStatus:
+        """Answers with the status once the decision took effect."""
+        return await self._accept(decision)
+
+    @decide.validator
+    def _validate_decision(self, decision: OperatorDecision) -> None:
+        self._refuse_if_busy()
+        problem = self.status.problem
+        allowed = [a for a in problem.accepts if a != "correction"] if self._parked() and problem else []
+        if decision.action not in allowed:
+            raise _refuse(f"'{decision.action}' is not possible while the registration is {self.status.phase}"
+                          + (f"; possible: {', '.join(allowed)}" if allowed else ""))
+
+    @workflow.update(name="resend_otp")
+    async def request_otp_resend(self) -> RegistrationStatus:
+        """Answers once the OTP went out (or Twilio's refusal was looked into)."""
+        self._resend_requested = True
+        return await self._accept(None)
+
+    @request_otp_resend.validator
+    def _validate_resend(self) -> None:
+        self._refuse_if_busy()
+        if self.status.phase not in (Phase.OTP_VERIFICATION, Phase.OTP_EXPIRED):
+            raise _refuse(f"an OTP can be re-sent only while waiting for verification, not in {self.status.phase}")
+
+    @workflow.update(name="cancel")
+    async def cancel(self, reason: str) -> RegistrationStatus:
+        """Always accepted while running; cancels the Twilio call in flight and answers with the
+        registration CANCELLED."""
+        self._cancel_reason = reason or "cancelled by an operator"
+        if self._fast_answers:
+            await workflow.wait_condition(lambda: self.status.phase in TERMINAL_PHASES)
+        return self.status
+
+    @cancel.validator
+    def _validate_cancel(self, reason: str) -> None:
+        if self.status.phase in TERMINAL_PHASES:
+            raise _refuse(f"the registration has already ended ({self.status.phase})")
+
+    def _parked(self) -> bool:
+        return self.status.phase in (Phase.NEEDS_ATTENTION, Phase.OTP_EXPIRED)
+
+    def _refuse_if_busy(self) -> None:
+        if self._accepted > self._answered:
+            raise _refuse("another action is being applied to this registration; send this one once it has "
+                          "answered")
+
+    async def _accept(self, action: Correction | OperatorDecision | None) -> RegistrationStatus:
+        self._accepted += 1
+        seq = self._accepted
+        self._pending = action
+        if not self._fast_answers and not isinstance(action, Correction):
+            self._answered = seq
+        await workflow.wait_condition(lambda: self._answered >= seq)
+        return self.status
+
+    def _take(self) -> Correction | OperatorDecision | None:
+        """The workflow takes the pending action: it is answered when the workflow waits again."""
+        action, self._pending = self._pending, None
+        self._taken = self._accepted
+        return action
+
+    def _answer_correction_as_before(self) -> None:
+        """Registrations started before FAST_ANSWERS answer a correction here, as they did."""
+        if not self._fast_answers:
+            self._answered = self._taken
+
+
+def _refuse(message: str) -> ApplicationError:
+    return ApplicationError(message, non_retryable=True)
