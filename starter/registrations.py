@@ -167,7 +167,18 @@ async def final_status(client: Client, workflow_id: str) -> RegistrationStatus:
     return await client.get_workflow_handle(workflow_id, result_type=RegistrationStatus).result()
 
 
-UPDATE_ADMISSION_ATTEMPTS = 3
+# How long an Update is re-sent while Temporal answers "workflow not ready" (the workflow task that
+# was to take it failed or timed out, e.g. on an overloaded worker): nothing was applied, so it is safe.
+UPDATE_ADMISSION_BUDGET = timedelta(seconds=20)
+
+
+def _not_ready(err: RPCError) -> bool:
+    """Temporal's retryable answer to an Update whose workflow task failed before accepting it."""
+    try:
+        details = [d.type_url for d in err.grpc_status.details]
+    except Exception:  # noqa: BLE001 - an unparsable status falls back to the message
+        details = []
+    return any(d.endswith("WorkflowNotReadyFailure") for d in details) or "workflow task failure" in err.message
 
 
 class UpdateRefused(Exception):
@@ -180,18 +191,19 @@ async def _update(client: Client, workflow_id: str, name: str, *args: object) ->
     when no worker accepts or finishes it in time (it may still be applied later)."""
     handle = client.get_workflow_handle(workflow_id)
     try:
-        for attempt in range(1, UPDATE_ADMISSION_ATTEMPTS + 1):
+        loop = asyncio.get_running_loop()
+        give_up_at, delay = loop.time() + UPDATE_ADMISSION_BUDGET.total_seconds(), 0.2
+        while True:
             try:
                 update = await bounded(handle.start_update(
                     name, *args, wait_for_stage=WorkflowUpdateStage.ACCEPTED, result_type=RegistrationStatus,
                     rpc_timeout=RPC_TIMEOUT))
                 break
             except RPCError as err:
-                # The workflow task that was to take the update failed before accepting it (e.g. an
-                # event arrived as the workflow was completing it): nothing was applied, send it again.
-                if "workflow task failure" not in str(err) or attempt == UPDATE_ADMISSION_ATTEMPTS:
+                if not _not_ready(err) or loop.time() + delay > give_up_at:
                     raise
-                await asyncio.sleep(0.2 * attempt)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 3.0)
         return await bounded(update.result(rpc_timeout=UPDATE_TIMEOUT), UPDATE_TIMEOUT)
     except WorkflowUpdateFailedError as err:
         raise UpdateRefused(getattr(err.cause, "message", None) or str(err.cause or err)) from None

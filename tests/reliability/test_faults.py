@@ -3,7 +3,8 @@ worker killed with SIGKILL, the Temporal server restarted — and the sandbox co
 
 Each test runs on its own sandbox (faults must not leak into other tests) and its own task queue.
 Sizes can be raised for a soak run with A2P_FAULT_REGISTRATIONS / A2P_KILL_REGISTRATIONS (CI runs
-the defaults); A2P_FAULT_BUDGET_SECONDS is the fault run's time budget (default 240). The harness
+the defaults); A2P_FAULT_BUDGET_SECONDS is the fault run's time budget (default 240);
+A2P_FAULT_SUBACCOUNTS=0 puts every customer of the fault run in the parent account. The harness
 stays throttled at any size: at most CONTROL_CONCURRENCY sandbox-control calls at once, starts
 gated by the batch starter's StartGate (A2P_START_BACKLOG_LIMIT), and the run watched for stalled
 registrations (starter/stalls.py) — a soak passes only with none.
@@ -28,6 +29,7 @@ from temporalio.api.enums.v1 import EventType, TimeoutType
 
 from a2p.progress import Phase
 from a2p.requests import RegistrationRequest
+from a2p.calls import friendly_name
 from a2p.timings import Timings
 from sandbox.testing import SandboxControl, SandboxProcess
 from starter import registrations
@@ -157,16 +159,25 @@ async def watching_stalls(client, every: float = 15.0):
             await task
 
 
-async def assert_exactly_one_each(control: SandboxControl, requests: list[RegistrationRequest]) -> dict:
-    """Per customer account: exactly one profile, trust bundle, brand, service and campaign."""
-    per_account = {}
-    for kind in KINDS:
-        per_account[kind] = Counter(r["account_sid"] for r in (await control.resources(kind))["resources"])
-    duplicates = {kind: {a: n for a, n in c.items() if n != 1} for kind, c in per_account.items()}
+async def assert_exactly_one_each(control: SandboxControl, requests: list[RegistrationRequest]) -> None:
+    """Per customer: exactly one profile, trust bundle, brand, messaging service and campaign —
+    whether each customer has a subaccount of its own or all live in the parent account (then a
+    customer's resources are told apart by their deterministic friendly names and what they link to)."""
+    found = {kind: (await control.resources(kind))["resources"] for kind in KINDS}
     for r in requests:
+        if r.subaccount_sid is not None:
+            mine = {kind: [x for x in found[kind] if x["account_sid"] == r.subaccount_sid] for kind in KINDS}
+        else:
+            named = {kind: {friendly_name(r.isv_customer_id, what)} for kind, what in (
+                ("customer_profiles", "starter customer profile"), ("trust_products", "sole proprietor trust bundle"),
+                ("services", f"({r.messaging_service.friendly_name})"))}
+            mine = {kind: [x for x in found[kind] if x.get("friendly_name") in names] for kind, names in named.items()}
+            profiles = {x["sid"] for x in mine["customer_profiles"]}
+            services = {x["sid"] for x in mine["services"]}
+            mine["brands"] = [x for x in found["brands"] if x["customer_profile_bundle_sid"] in profiles]
+            mine["campaigns"] = [x for x in found["campaigns"] if x["messaging_service_sid"] in services]
         for kind in KINDS:
-            assert per_account[kind][r.subaccount_sid] == 1, (r.isv_customer_id, kind, per_account[kind][r.subaccount_sid])
-    return duplicates
+            assert len(mine[kind]) == 1, (r.isv_customer_id, kind, [x["sid"] for x in mine[kind]])
 
 
 FAULT_BUDGET_SECONDS = float(os.environ.get("A2P_FAULT_BUDGET_SECONDS", "240"))
@@ -177,11 +188,12 @@ async def test_faulty_twilio_never_duplicates_or_loses_a_registration(temporal_e
     """Twilio drops 10% of create/update responses after committing them, answers 5% with 429 and
     5% with 500: every registration completes, and exactly one of each resource exists."""
     count = int(os.environ.get("A2P_FAULT_REGISTRATIONS", "100"))
+    subaccounts = os.environ.get("A2P_FAULT_SUBACCOUNTS", "1") != "0"  # 0: all customers in the parent account
     budget = FAULT_BUDGET_SECONDS
     client = temporal_env.client
     async with own_sandbox() as (proc, control):
         settings = sandbox_settings(proc.base_url, client.service_client.config.target_host)
-        requests = await customers(control, count)
+        requests = await customers(control, count, subaccounts=subaccounts)
         await control.set_faults(drop_after_commit=0.10, rate_429=0.05, rate_500=0.05, seed=6)
         queue = f"faults-{uuid.uuid4().hex[:6]}"
         began = time.monotonic()
@@ -198,7 +210,8 @@ async def test_faulty_twilio_never_duplicates_or_loses_a_registration(temporal_e
         await assert_exactly_one_each(control, requests)
         injected = {k: v for k, v in faults.items() if v}
         timeouts = await workflow_task_timeouts(client, requests)
-        print(f"\n{count} registrations in {took:.0f} s ({count / took:.2f}/s), faults injected: {injected}, "
+        print(f"\n{count} registrations ({'a subaccount each' if subaccounts else 'all in the parent account'}) "
+              f"in {took:.0f} s ({count / took:.2f}/s), faults injected: {injected}, "
               f"duplicates: 0, stalled: {len(stalled)}, starts that waited for the workers: {room.waits}, "
               f"workflow task timeouts: {dict(timeouts) or 0}")
         assert not stalled, f"stalled registrations: {sorted(stalled)}"
