@@ -10,6 +10,7 @@ COPY requirements.lock ./
 RUN pip install --require-hashes --no-deps -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY a2p ./a2p
+COPY infra ./infra
 COPY activities ./activities
 COPY workflows ./workflows
 COPY worker ./worker

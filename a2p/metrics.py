@@ -1,6 +1,7 @@
-"""Metrics: the Temporal SDK's own (workflow/activity latencies, task slots, ...) and a2p's
-counters, all served in Prometheus format on ``A2P_METRICS_BIND`` (e.g. ``0.0.0.0:9464/metrics``)
-by the Temporal runtime of the process.
+"""What a2p counts: the names and labels of its metrics. They are served in Prometheus format,
+beside the Temporal SDK's own (workflow/activity latencies, task slots, ...), on
+``A2P_METRICS_BIND`` (e.g. ``0.0.0.0:9464/metrics``) by the process's Temporal runtime
+(infra/temporal_client.py).
 
 a2p's counters (Prometheus names):
 * ``a2p_registrations_started{flow}``; ``a2p_registrations_ended{flow, outcome, phase}``
@@ -19,9 +20,6 @@ Workflow counters are emitted by Temporal only on first execution, never on repl
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-
-from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 REGISTRATIONS_STARTED = "a2p_registrations_started"
 REGISTRATIONS_ENDED = "a2p_registrations_ended"
@@ -37,12 +35,3 @@ def endpoint(method: str, url: str) -> str:
     """``POST /v1/CustomerProfiles/{Sid}/EntityAssignments``: a label without SIDs (bounded cardinality)."""
     path = re.sub(r"^https?://[^/]+", "", url).split("?", 1)[0]
     return f"{method.upper()} {_SID.sub('/{Sid}', path)}"
-
-
-@lru_cache(maxsize=None)
-def runtime_for(bind_address: str | None) -> Runtime | None:
-    """The process's Temporal runtime with a Prometheus endpoint (one per address per process);
-    None: the SDK's default runtime, no endpoint."""
-    if not bind_address:
-        return None
-    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=bind_address)))

@@ -18,7 +18,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 from a2p.metrics import TWILIO_CALLS, endpoint
-from a2p.settings import Settings
+from infra.settings import Settings
 
 
 # The Retry-After of the last 429 seen by the current activity (each activity runs in its own

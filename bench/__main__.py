@@ -102,7 +102,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 
 async def run(args: argparse.Namespace, results: dict) -> None:
-    from a2p.logging import configure_logging
+    from infra.logging import configure_logging
     from a2p.timings import Timings
     from bench import phases, stack as stk
 
@@ -219,6 +219,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from a2p.process import exit_now
+    from infra.process import exit_now
 
     exit_now(main())

@@ -23,14 +23,14 @@ from temporalio.testing import ActivityEnvironment
 
 from a2p.calls import CreateAddressDocument, CreateEndUser, CreateMessagingService, RegisterBrand
 from a2p.constants import ADDRESS_DOCUMENT_TYPE, SOLE_PROPRIETOR_TRUST_POLICY_SID, STARTER_PROFILE_POLICY_SID
-from a2p.logging import configure_logging
+from infra.logging import configure_logging
 from activities import TwilioClients
 from activities.brands import BrandActivities
 from activities.campaigns import CampaignActivities
 from activities.trust_hub import TrustHubActivities
 from sandbox import defaults
 from sandbox.testing import SandboxControl, SandboxProcess, twilio_client
-from starter.local_stack import sandbox_settings
+from local_stack.stack import sandbox_settings
 
 AGE = timedelta(days=1)  # how long ago the seeded customers signed up (sandbox time)
 

@@ -12,10 +12,10 @@ import sys
 from temporalio.worker import Worker
 
 from a2p.constants import OTP_RESEND_RATE_PER_SECOND
-from a2p.logging import configure_logging
-from a2p.process import exit_now
-from a2p.settings import SettingsError, load_settings
-from a2p.temporal_client import connect
+from infra.logging import configure_logging
+from infra.process import exit_now
+from infra.settings import SettingsError, load_settings
+from infra.temporal_client import connect
 from bench.noop import NoopWorkflow, noop
 from worker import WORKFLOW_RUNNER
 from workflows.policies import OTP_TASK_QUEUE_SUFFIX

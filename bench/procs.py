@@ -157,7 +157,7 @@ class Child:
 def dev_server(port: int, http_port: int, metrics_port: int, db_file: str | None,
                dynamic_config: list[str] | None = None, extra_args: list[str] | None = None) -> Child:
     from a2p import search_attributes as sa
-    from starter.devserver import temporal_cli_path
+    from local_stack.devserver import temporal_cli_path
 
     cmd = [temporal_cli_path(), "server", "start-dev", "--headless", "--ip", "127.0.0.1",
            "--port", str(port), "--http-port", str(http_port), "--metrics-port", str(metrics_port),
@@ -196,7 +196,7 @@ def machine() -> dict[str, str]:
             return "?"
 
     try:
-        from starter.devserver import temporal_cli_path
+        from local_stack.devserver import temporal_cli_path
 
         cli = subprocess.run([temporal_cli_path(), "--version"], capture_output=True, text=True, timeout=20)
         temporal = cli.stdout.strip().removeprefix("temporal version ")

@@ -25,13 +25,13 @@ from temporalio.client import Client
 
 from a2p.progress import RegistrationStatus
 from a2p.requests import RegistrationRequest
-from a2p.settings import Settings
-from a2p.temporal_client import connect
+from infra.settings import Settings
+from infra.temporal_client import connect
 from a2p.timings import Timings
 from bench import procs
 from sandbox.testing import SandboxControl, SandboxProcess
 from starter import registrations
-from starter.local_stack import free_port, sandbox_settings
+from local_stack.stack import free_port, sandbox_settings
 
 EXAMPLE = procs.ROOT / "a2p" / "examples" / "registration.json"
 

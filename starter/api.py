@@ -27,8 +27,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from a2p.progress import OperatorDecision, RegistrationStatus
 from a2p.requests import Correction, LegacyConversionRequest, RegistrationRequest
-from a2p.settings import Settings
-from a2p.temporal_client import web_ui_link
+from infra.settings import Settings
+from infra.temporal_client import web_ui_link
 from starter import batch, overview, registrations
 from starter.webhooks import same_secret
 

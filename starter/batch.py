@@ -35,7 +35,7 @@ from temporalio.client import Client
 from a2p import search_attributes as sa
 from a2p.progress import Phase, TERMINAL_PHASES
 from a2p.requests import CampaignDetails, LegacyConversionRequest, MessagingServiceSpec, format_validation_error
-from a2p.settings import Settings
+from infra.settings import Settings
 from starter import registrations
 
 CSV_COLUMNS = ("isv_customer_id", "subaccount_sid", "trust_bundle_sid", "brand_sid", "brand_name",

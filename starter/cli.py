@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from a2p.process import exit_now as _exit
+from infra.process import exit_now as _exit
 
 
 COMMANDS = {  # name -> one line: what it does (top-level help lists them)
@@ -120,7 +120,7 @@ def describe_error(err: BaseException, settings: object | None = None, workflow_
     """One line naming what to fix, for the errors a person meets (never a traceback, never a secret)."""
     from temporalio.service import RPCError, RPCStatusCode
 
-    from a2p.codec import PayloadKeyMissing
+    from infra.codec import PayloadKeyMissing
     from starter.registrations import UpdateRefused
 
     address = getattr(settings, "temporal_address", None) or "TEMPORAL_ADDRESS"
@@ -152,7 +152,7 @@ def describe_error(err: BaseException, settings: object | None = None, workflow_
 
 
 async def _connect(settings) -> "object":
-    from a2p.temporal_client import connect
+    from infra.temporal_client import connect
 
     return await asyncio.wait_for(connect(settings), 15)
 
@@ -160,7 +160,7 @@ async def _connect(settings) -> "object":
 async def _client_command(args: argparse.Namespace, settings) -> int:
     from a2p.progress import OperatorDecision
     from a2p.requests import Correction, RegistrationRequest, describe_validation_error
-    from a2p.temporal_client import web_ui_link
+    from infra.temporal_client import web_ui_link
     from starter import overview, registrations
 
     try:
@@ -321,7 +321,7 @@ async def _follow(client, ids: list[str], timeout: float | None) -> dict[str, st
 
 
 async def _service(settings) -> int:
-    from a2p.logging import configure_logging
+    from infra.logging import configure_logging
     from starter.service import run_service
 
     configure_logging(settings.log_level, settings.log_format)
@@ -338,7 +338,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(sandbox_main(argv[1:], prog="a2p sandbox"))
     args = _parser().parse_args(argv)
     if args.command in ("worker", "service"):
-        from a2p.settings import settings_or_exit
+        from infra.settings import settings_or_exit
         from worker.__main__ import main as worker_main
 
         settings = settings_or_exit()
@@ -355,10 +355,10 @@ def main(argv: list[str] | None = None) -> None:
         # simply end it: nothing has been started yet.
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda signum, frame: _exit(128 + signum))
-        from starter.local_stack import run_demo_process
+        from local_stack.demo import run_demo_process
 
         _exit(run_demo_process(keep_up=args.keep_up, request_file=args.request))
-    from a2p.settings import settings_or_exit
+    from infra.settings import settings_or_exit
 
     settings = settings_or_exit(temporal_only=args.command in READ_ONLY)
     try:

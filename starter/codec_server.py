@@ -19,8 +19,8 @@ from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 from temporalio.api.common.v1 import Payloads
 
-from a2p.codec import EncryptionCodec, parse_keys
-from a2p.settings import Settings
+from infra.codec import EncryptionCodec, parse_keys
+from infra.settings import Settings
 from starter.webhooks import same_secret
 
 PREFIX = "/codec"

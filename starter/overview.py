@@ -19,7 +19,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from a2p import search_attributes as sa
-from a2p.codec import PayloadKeyMissing
+from infra.codec import PayloadKeyMissing
 from a2p.progress import Phase, RegistrationStatus
 from starter.registrations import get_status, visibility_query
 

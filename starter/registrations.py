@@ -24,7 +24,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from a2p import search_attributes as sa
 from a2p.progress import OperatorDecision, Phase, RegistrationStatus
 from a2p.requests import Correction, LegacyConversionRequest, RegistrationRequest
-from a2p.settings import Settings
+from infra.settings import Settings
 from workflows import ConversionInput, LegacyConversion, NewRegistration, RegistrationInput
 
 

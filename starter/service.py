@@ -35,11 +35,10 @@ from temporalio.client import Client
 from temporalio.runtime import Runtime
 
 from a2p import metrics
-from a2p.metrics import runtime_for
 from a2p.requests import format_validation_error
 from starter.stalls import watch_stalls
-from a2p.settings import Settings
-from a2p.temporal_client import connect
+from infra.settings import Settings
+from infra.temporal_client import connect, runtime_for
 from starter import api, codec_server, overview, registrations, webhook_routes
 from starter import webhooks as wh
 from starter.gate import KiB, MiB, Gate, Rule
@@ -171,7 +170,7 @@ def create_app(settings: Settings, client: Client | None = None, *,
 
 
 async def _connect(settings: Settings) -> Client:
-    """Connect as the worker and the CLI do (a2p.temporal_client: data converter, payload
+    """Connect as the worker and the CLI do (infra.temporal_client: data converter, payload
     encryption, TLS / API key); the service does not start without Temporal."""
     try:
         return await connect(settings)

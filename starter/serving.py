@@ -14,7 +14,7 @@ from typing import Any
 import structlog
 from fastapi import FastAPI
 
-from a2p.settings import Settings
+from infra.settings import Settings
 
 log = structlog.get_logger("a2p.service")
 

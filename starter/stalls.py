@@ -27,7 +27,7 @@ from temporalio.client import Client
 from temporalio.common import MetricMeter
 
 from a2p import metrics
-from a2p.settings import Settings, TemporalSettings
+from infra.settings import Settings, TemporalSettings
 from starter import registrations
 
 DESCRIBE_CONCURRENCY = 10

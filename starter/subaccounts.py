@@ -15,7 +15,7 @@ import time
 import structlog
 from twilio.base.exceptions import TwilioRestException
 
-from a2p.settings import Settings
+from infra.settings import Settings
 from activities.twilio_client import TwilioClients
 
 log = structlog.get_logger("a2p.service")

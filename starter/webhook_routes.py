@@ -22,7 +22,7 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 from temporalio.service import RPCError, RPCStatusCode
 
-from a2p.settings import Settings
+from infra.settings import Settings
 from starter import registrations
 from starter import webhooks as wh
 from starter.api import temporal, unreachable

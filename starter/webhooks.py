@@ -7,7 +7,7 @@ before, and which registration it is for. No Temporal, no HTTP framework: the se
   token or, for a customer's subaccount, with that subaccount's token; or the Event Streams
   sink's Basic credentials.
 * Bundle status callbacks are bound to their registration: the URL carries
-  ``token=HMAC(A2P_CALLBACK_SECRET, workflow id)`` (a2p.settings), so a signed callback cannot be
+  ``token=HMAC(A2P_CALLBACK_SECRET, workflow id)`` (infra.settings), so a signed callback cannot be
   re-aimed at another workflow id, even by moving characters between the URL and the form keys
   (Twilio's signature string has no separators).
 * Deliveries are remembered for a while (:class:`Seen`): a replay is acknowledged and changes

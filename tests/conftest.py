@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from a2p.logging import configure_logging
-from a2p.process import exit_now
+from infra.logging import configure_logging
+from infra.process import exit_now
 
 
 # End-to-end suites that drive registrations in real (compressed) time: `-m "not slow"` leaves
@@ -26,7 +26,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 async def temporal_env(tmp_path_factory: pytest.TempPathFactory):
-    from starter.devserver import start_dev_server
+    from local_stack.devserver import start_dev_server
 
     env = await start_dev_server(db_file=str(tmp_path_factory.mktemp("temporal") / "temporal.sqlite"))
     yield env

@@ -12,7 +12,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from a2p.settings import Settings
+from infra.settings import Settings
 from activities import TwilioClients, otp_activities, registration_activities
 from a2p.constants import OTP_RESEND_RATE_PER_SECOND
 from workflows import ALL_WORKFLOWS

@@ -7,10 +7,10 @@ from __future__ import annotations
 import asyncio
 import signal
 
-from a2p.logging import configure_logging, get_logger
-from a2p.process import exit_now
-from a2p.settings import settings_or_exit
-from a2p.temporal_client import connect
+from infra.logging import configure_logging, get_logger
+from infra.process import exit_now
+from infra.settings import settings_or_exit
+from infra.temporal_client import connect
 from worker import GRACEFUL_SHUTDOWN, running_worker
 
 SHUTDOWN_BOUND_SECONDS = GRACEFUL_SHUTDOWN.total_seconds() + 10

@@ -9,7 +9,7 @@ from temporalio import activity
 
 from a2p.calls import Call
 from activities import TwilioClients, otp_activities, registration_activities
-from starter.local_stack import sandbox_settings
+from local_stack.stack import sandbox_settings
 from tests.workflows.fake_twilio import FakeTwilio
 from workflows.policies import CALL_OPTIONS
 

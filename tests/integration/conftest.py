@@ -15,7 +15,7 @@ import pytest
 from a2p.requests import RegistrationRequest
 from a2p.timings import Timings
 from sandbox.testing import SandboxControl, SandboxProcess
-from starter.local_stack import sandbox_settings
+from local_stack.stack import sandbox_settings
 from tests.factories import registration_data
 from worker import running_worker
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 
 from a2p.progress import Phase
-from a2p.temporal_client import connect
+from infra.temporal_client import connect
 from starter import registrations
-from starter.local_stack import free_port
+from local_stack.stack import free_port
 from tests.factories import answer_otp, wait_phase
 from worker import running_worker
 

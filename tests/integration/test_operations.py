@@ -62,7 +62,7 @@ async def test_worker_logs_are_masked_json_and_sigterm_stops_it_cleanly(settings
 async def test_service_stops_cleanly_on_sigterm(settings):
     import httpx
 
-    from starter.local_stack import free_port
+    from local_stack.stack import free_port
 
     port = free_port()
     env = dict(os.environ, TEMPORAL_ADDRESS=settings.temporal_address, TWILIO_ACCOUNT_SID=settings.twilio_account_sid,

@@ -6,12 +6,12 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from a2p.codec import new_key_spec
+from infra.codec import new_key_spec
 from a2p.progress import Phase
-from a2p.temporal_client import connect
+from infra.temporal_client import connect
 from starter import registrations
-from starter.devserver import start_dev_server
-from starter.local_stack import free_port
+from local_stack.devserver import start_dev_server
+from local_stack.stack import free_port
 from tests.factories import answer_otp, wait_phase
 from worker import running_worker
 

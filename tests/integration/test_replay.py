@@ -14,7 +14,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from a2p.temporal_client import DATA_CONVERTER
+from infra.temporal_client import DATA_CONVERTER
 from worker import WORKFLOW_RUNNER
 from workflows import ALL_WORKFLOWS
 

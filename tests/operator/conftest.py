@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from a2p.codec import new_key_spec
+from infra.codec import new_key_spec
 
 REPO = Path(__file__).resolve().parents[2]
 A2P = str(Path(sys.executable).parent / "a2p")

@@ -34,7 +34,7 @@ from a2p.timings import Timings
 from sandbox.testing import SandboxControl, SandboxProcess
 from starter import registrations
 from starter.batch import StartGate
-from starter.local_stack import free_port, sandbox_settings
+from local_stack.stack import free_port, sandbox_settings
 from starter.stalls import find_stalled
 from tests.factories import registration_data
 from tests.integration.conftest import SANDBOX_CONFIG
@@ -261,7 +261,7 @@ async def test_worker_killed_repeatedly_loses_nothing(temporal_env):
 async def test_temporal_server_restart_on_the_same_database_loses_nothing(tmp_path):
     """The dev server is stopped in the middle of a run and started again on the same SQLite file:
     the worker reconnects and every registration completes."""
-    from starter.devserver import start_dev_server
+    from local_stack.devserver import start_dev_server
 
     port, db = free_port(), str(tmp_path / "temporal.sqlite")
     env = await start_dev_server(port=port, db_file=db)

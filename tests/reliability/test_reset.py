@@ -16,7 +16,7 @@ from temporalio.client import Client
 from a2p.calls import Call
 from a2p.progress import Phase
 from starter import registrations
-from starter.local_stack import sandbox_settings
+from local_stack.stack import sandbox_settings
 from tests.factories import answer_otp, wait_phase
 from tests.reliability.test_faults import TIMINGS, own_sandbox, request_for
 from worker import running_worker

@@ -19,7 +19,7 @@ from temporalio.worker import WorkflowInstance, WorkflowInstanceDetails, Workflo
 
 from sandbox.testing import async_wait_until
 from starter import registrations
-from starter.local_stack import free_port, sandbox_settings
+from local_stack.stack import free_port, sandbox_settings
 from starter.stalls import find_stalled
 from tests.reliability.test_faults import own_sandbox, request_for
 from worker import WORKFLOW_RUNNER, running_worker

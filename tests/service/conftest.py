@@ -28,12 +28,12 @@ from twilio.request_validator import RequestValidator
 
 from a2p.calls import Call
 from a2p.progress import Phase, RegistrationStatus
-from a2p.settings import Settings
+from infra.settings import Settings
 from a2p.timings import Timings
 from sandbox import defaults
 from sandbox.testing import SandboxControl, SandboxProcess, async_wait_until
 from starter import registrations
-from starter.local_stack import sandbox_settings
+from local_stack.stack import sandbox_settings
 from starter.service import bind, create_app, serving, url_of
 from tests import factories
 from tests.factories import registration_data

@@ -8,8 +8,8 @@ from google.protobuf import json_format
 from pydantic import SecretStr
 from temporalio.api.common.v1 import Payload, Payloads
 
-from a2p.codec import EncryptionCodec, new_key_spec, parse_keys
-from starter.local_stack import free_port, sandbox_settings
+from infra.codec import EncryptionCodec, new_key_spec, parse_keys
+from local_stack.stack import free_port, sandbox_settings
 from starter.service import create_app, serving
 
 UI = "http://localhost:8233"

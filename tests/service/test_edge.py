@@ -22,13 +22,13 @@ from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.client import Client
 from twilio.request_validator import RequestValidator
 
-from a2p.codec import EncryptionCodec, new_key_spec, parse_keys
+from infra.codec import EncryptionCodec, new_key_spec, parse_keys
 from a2p.progress import Phase
 from a2p.requests import RegistrationRequest
-from a2p.temporal_client import data_converter
+from infra.temporal_client import data_converter
 from sandbox.testing import free_port
 from starter import registrations
-from starter.local_stack import sandbox_settings
+from local_stack.stack import sandbox_settings
 from starter.service import LIMITS, create_app, serving
 from tests.service.conftest import (
     API_KEY, TOKEN, brand_event, event_delivery, event_time, eventually, signals, trusthub_callback, wait_phase,

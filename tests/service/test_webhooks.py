@@ -19,7 +19,7 @@ from pydantic import SecretStr
 from temporalio.client import Client
 
 from a2p.progress import Phase
-from a2p.temporal_client import data_converter
+from infra.temporal_client import data_converter
 from sandbox.testing import free_port
 from starter.service import bind, create_app, serving, url_of
 from tests.service.conftest import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from temporalio.api.common.v1 import Payload
 
-from a2p.codec import EncryptionCodec, new_key_spec, parse_keys
+from infra.codec import EncryptionCodec, new_key_spec, parse_keys
 
 PAYLOAD = Payload(metadata={"encoding": b"json/plain"}, data=b'{"email":"john.doe@example.com"}')
 
@@ -56,7 +56,7 @@ def test_bad_key_specs_say_what_is_wrong(spec, message):
 
 
 def test_settings_refuse_a_bad_key_naming_the_variable():
-    from a2p.settings import SettingsError, load_settings
+    from infra.settings import SettingsError, load_settings
 
     with pytest.raises(SettingsError, match="A2P_PAYLOAD_KEYS: .*32 bytes"):
         load_settings(twilio_account_sid="AC" + "0" * 32, twilio_auth_token="t",

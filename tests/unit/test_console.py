@@ -10,7 +10,7 @@ import temporalio.activity
 from temporalio.exceptions import ApplicationError
 
 from a2p.calls import ErrorType
-from a2p.logging import configure_logging
+from infra.logging import configure_logging
 
 
 def _sdk_logs_a_failed_activity(error: BaseException) -> str:

@@ -13,7 +13,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from a2p import search_attributes as sa
-from a2p.settings import Settings
+from infra.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"

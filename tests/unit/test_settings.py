@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from a2p.settings import SettingsError, load_settings
-from a2p.temporal_client import _security
+from infra.settings import SettingsError, load_settings
+from infra.temporal_client import _security
 
 GOOD = dict(twilio_account_sid="AC" + "0" * 32, twilio_auth_token="token",
             a2p_primary_customer_profile_sid="BU" + "1" * 32)

@@ -18,7 +18,7 @@ WORKFLOW_CODE = sorted((ROOT / "workflows").glob("*.py")) + [
                                              "search_attributes")]
 FORBIDDEN_IMPORTS = {"twilio", "httpx", "requests", "socket", "random", "time", "os", "subprocess", "threading",
                      "uuid", "secrets", "asyncio.subprocess", "activities", "starter", "sandbox", "worker",
-                     "a2p.settings", "a2p.temporal_client", "a2p.logging", "structlog"}
+                     "infra", "structlog"}
 # Calls that read the wall clock, sleep for real, or do I/O. `workflow.now()`, `workflow.sleep()`.
 FORBIDDEN_METHODS = {"now", "utcnow", "today", "sleep", "urandom"}
 FORBIDDEN_NAMES = {"open", "print", "input"}

@@ -13,7 +13,7 @@ import pytest
 
 from a2p.requests import LegacyConversionRequest, RegistrationRequest
 from a2p.timings import Timings
-from starter.local_stack import sandbox_settings
+from local_stack.stack import sandbox_settings
 from tests.factories import registration_data
 from tests.workflows.fake_twilio import FakeTwilio
 from worker import running_workers
@@ -21,7 +21,7 @@ from worker import running_workers
 
 @pytest.fixture(scope="session")
 async def ts_env():
-    from starter.devserver import start_dev_server
+    from local_stack.devserver import start_dev_server
 
     env = await start_dev_server(time_skipping=True)  # in-memory: nothing here outlives the session
     yield env

@@ -13,31 +13,27 @@ import json
 import os
 import secrets
 import signal
-import socket
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import TypeVar
 
 import httpx
 
-from a2p.codec import parse_keys
-from a2p.logging import configure_logging
+from infra.codec import parse_keys
+from infra.logging import configure_logging
 from a2p.progress import Phase, RegistrationStatus, TERMINAL_PHASES
-from a2p.settings import Settings, SettingsError, load_settings, load_temporal_settings
-from a2p.temporal_client import connect
+from infra.settings import Settings, SettingsError, load_temporal_settings
+from infra.temporal_client import connect
 from a2p.timings import Timings
 from sandbox import defaults
 from sandbox.testing import SandboxControl, SandboxProcess
-from starter.devserver import DevServerProcess
-from starter.local_codec import create_local_codec_app, ui_origins
-from starter.service import bind, create_app, serving, url_of
+from local_stack.codec import create_local_codec_app, ui_origins
+from local_stack.devserver import DevServerProcess
+from local_stack.stack import Children, LocalStack, bind_preferred, free_port, sandbox_settings
+from starter.service import create_app, serving, url_of
 from worker import running_worker
-
-T = TypeVar("T", bound="DevServerProcess | SandboxProcess")
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "a2p" / "examples" / "registration.json"
 STATE_DIR = Path(os.environ.get("A2P_DEMO_DIR", ".a2p"))  # this run's Temporal database and log
@@ -55,46 +51,6 @@ DEMO_TIMINGS = Timings(settle_wait=timedelta(seconds=0.5), otp_resend_interval=t
                        otp_deadline=timedelta(minutes=5), poll_initial=timedelta(seconds=10),
                        poll_max=timedelta(seconds=60))
 STATUS_POLLS = ("GET /v1/a2p/BrandRegistrations/{Sid}", "GET /v1/Services/{Sid}/Compliance/Usa2p/{Sid}")
-
-
-def free_port(preferred: int | None = None) -> int:
-    for port in ([preferred] if preferred else []) + [0]:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return s.getsockname()[1]
-    raise RuntimeError("no free port")
-
-
-@dataclass
-class LocalStack:
-    settings: Settings
-    sandbox: SandboxControl
-    ui_url: str
-    service_url: str
-    api: httpx.AsyncClient  # the service's API, with its key
-
-
-def bind_preferred(port: int) -> socket.socket:
-    """A listening socket on ``port`` if free, else on a free port."""
-    try:
-        return bind("127.0.0.1", port)
-    except OSError:
-        return bind("127.0.0.1", 0)
-
-
-def sandbox_settings(sandbox_url: str, temporal_address: str, **overrides: object) -> Settings:
-    """Settings that point a2p-registrar at the sandbox's ISV account."""
-    return load_settings(
-        twilio_account_sid=defaults.PARENT_ACCOUNT_SID,
-        twilio_auth_token=defaults.PARENT_AUTH_TOKEN,
-        a2p_primary_customer_profile_sid=defaults.PRIMARY_CUSTOMER_PROFILE_SID,
-        twilio_api_base_url=sandbox_url,
-        temporal_address=temporal_address,
-        **overrides,
-    )
 
 
 class Printer:
@@ -155,30 +111,6 @@ async def webhook_summary(stack: LocalStack) -> str:
 
 
 STOP_BOUND_SECONDS = 8.0  # after Ctrl-C / SIGTERM, whatever still runs is killed
-
-
-class Children:
-    """The processes the demo started (each in its own session): what a hard stop kills."""
-
-    def __init__(self) -> None:
-        self.items: list[DevServerProcess | SandboxProcess] = []
-
-    def add(self, child: T) -> T:
-        self.items.append(child)
-        return child
-
-    def kill_all(self) -> None:
-        for child in self.items:
-            self.kill(child)
-
-    @staticmethod
-    def kill(child: DevServerProcess | SandboxProcess) -> None:
-        proc = child.process
-        if proc is not None and proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            with contextlib.suppress(Exception):
-                proc.wait(2)
 
 
 def run_demo_process(keep_up: bool = False, request_file: Path | None = None) -> int:

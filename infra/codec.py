@@ -45,7 +45,7 @@ def parse_keys(spec: str) -> list[tuple[str, bytes]]:
 
 
 def new_key_spec(key_id: str) -> str:
-    """A fresh key for A2P_PAYLOAD_KEYS (e.g. `python -c "from a2p.codec import new_key_spec; print(new_key_spec('k2'))"`)."""
+    """A fresh key for A2P_PAYLOAD_KEYS (e.g. `python -c "from infra.codec import new_key_spec; print(new_key_spec('k2'))"`)."""
     return f"{key_id}:{base64.b64encode(AESGCM.generate_key(bit_length=256)).decode()}"
 
 

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
+from functools import lru_cache
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
-from a2p.settings import TemporalSettings
+from infra.settings import TemporalSettings
 
 DATA_CONVERTER = pydantic_data_converter
 
 
 def data_converter(settings: TemporalSettings) -> DataConverter:
     """Pydantic models in, and — when A2P_PAYLOAD_KEYS is set — encrypted payloads out."""
-    from a2p.codec import ClearCodec, EncryptionCodec, parse_keys
+    from infra.codec import ClearCodec, EncryptionCodec, parse_keys
 
     if settings.a2p_payload_keys is None:
         return dataclasses.replace(DATA_CONVERTER, payload_codec=ClearCodec())
@@ -25,8 +27,6 @@ def data_converter(settings: TemporalSettings) -> DataConverter:
 
 
 async def connect(settings: TemporalSettings) -> Client:
-    from a2p.metrics import runtime_for
-
     return await Client.connect(
         settings.temporal_address, namespace=settings.temporal_namespace, data_converter=data_converter(settings),
         runtime=runtime_for(settings.a2p_metrics_bind), **_security(settings),
@@ -54,3 +54,12 @@ def web_ui_link(settings: TemporalSettings, workflow_id: str) -> str:
 
     return (f"{settings.temporal_ui_url}/namespaces/{quote(settings.temporal_namespace)}"
             f"/workflows/{quote(workflow_id, safe='')}")
+
+
+@lru_cache(maxsize=None)
+def runtime_for(bind_address: str | None) -> Runtime | None:
+    """The process's Temporal runtime with a Prometheus endpoint (one per address per process);
+    None: the SDK's default runtime, no endpoint."""
+    if not bind_address:
+        return None
+    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=bind_address)))

@@ -18,7 +18,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from a2p import search_attributes as sa
-from a2p.temporal_client import DATA_CONVERTER
+from infra.temporal_client import DATA_CONVERTER
 
 
 def temporal_cli_path() -> str:

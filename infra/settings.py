@@ -61,7 +61,7 @@ class TemporalSettings(BaseSettings):
     @classmethod
     def _keys(cls, v: SecretStr | None) -> SecretStr | None:
         if v is not None and v.get_secret_value().strip():
-            from a2p.codec import parse_keys
+            from infra.codec import parse_keys
 
             parse_keys(v.get_secret_value())
             return v

@@ -27,8 +27,8 @@ from fastapi.responses import JSONResponse
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payloads
 
-from a2p.codec import EncryptionCodec, parse_keys
-from a2p.settings import TemporalSettings
+from infra.codec import EncryptionCodec, parse_keys
+from infra.settings import TemporalSettings
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
 
