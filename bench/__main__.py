@@ -42,6 +42,9 @@ FULL = {"registrations": 200, "parked": 10_000, "ratelimit_registrations": 300, 
 # would last 1 s). The no-op limit runs on the same server, with the same setting.
 SERVER_CONFIG = ['history.timerProcessorMaxTimeShift="10ms"']
 
+SERVER_DB = {"file": "temp SQLite file, synchronous=OFF", "file-sync": "temp SQLite file, fsync per commit",
+             "memory": "in memory"}
+
 SANDBOX_CONFIG = {
     # Reviews (sandbox seconds) shorter than the compressed first poll (3 s at scale 1/100), so that
     # each follow-up takes exactly one status poll, as the documented minimum assumes; the profile
@@ -118,7 +121,7 @@ async def run(args: argparse.Namespace, results: dict) -> None:
     try:
         stack = await stk.start_stack(SANDBOX_CONFIG, args.server_db, args.server_config, args.server_arg)
         await stack.start_worker("worker")
-        results["setup"] = (f"dev server pid {stack.server.pid} ({ {'file': 'temp SQLite file, synchronous=OFF', 'file-sync': 'temp SQLite file, fsync per commit', 'memory': 'in memory'}[args.server_db] }; "
+        results["setup"] = (f"dev server pid {stack.server.pid} ({SERVER_DB[args.server_db]}; "
                             f"{' '.join(args.server_config) or 'default config'}), "
                             f"sandbox pid {stack.sandbox_pid}, `python -m worker` subprocess; one Twilio account "
                             f"(the parent), unique mobile per customer")
