@@ -18,10 +18,8 @@ from a2p.requests import Correction
 from a2p.timings import Timings
 from bench import procs
 from bench.noop import NOOP_WORKFLOW
-from bench.stack import (
-    BenchError, History, Meter, Stack, Stalled, faults_delta, histories, median, percentile, run_registrations,
-    stats_delta, time_split,
-)
+from bench.figures import History, Meter, faults_delta, histories, median, percentile, stats_delta, time_split
+from bench.stack import BenchError, Stack, Stalled, run_registrations
 from starter import registrations
 
 # The documented minimum of Twilio calls for one new customer, happy path (seed 000 sections 1-4),
