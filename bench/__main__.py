@@ -107,7 +107,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
 async def run(args: argparse.Namespace, results: dict) -> None:
     from a2p.logging import configure_logging
     from a2p.timings import Timings
-    from bench import phases, stack as stk
+    from bench import calls, parking, phases, stack as stk
 
     configure_logging("WARNING")
     task = asyncio.current_task()
@@ -115,7 +115,7 @@ async def run(args: argparse.Namespace, results: dict) -> None:
     timings = Timings.compressed(args.scale)
     results["timings_note"] = (f"timings x{args.scale:g}: settle {timings.settle_wait.total_seconds():g} s, "
                                f"polls {timings.poll_initial.total_seconds():g} s -> {timings.poll_max.total_seconds():g} s")
-    results["calls_minimum"] = phases.MINIMUM_TOTAL
+    results["calls_minimum"] = calls.MINIMUM_TOTAL
     print(f"starting: Temporal dev server ({args.server_db}), Twilio sandbox, worker ...", flush=True)
     stack = None
     try:
@@ -145,7 +145,7 @@ async def run(args: argparse.Namespace, results: dict) -> None:
             tp = await phase("throughput", phases.throughput(stack, args.registrations, timings))
             if tp:
                 results["throughput"] = tp
-                results["calls"] = phases.calls_table(tp["calls"], tp["n"])
+                results["calls"] = calls.calls_table(tp["calls"], tp["n"])
                 shape = tp["shape"]
         if "noop" in args.phases:
             if shape is None:   # the registration's shape, from one real registration
@@ -177,7 +177,7 @@ async def run(args: argparse.Namespace, results: dict) -> None:
             if pr:
                 results["peer"] = pr
         if "parked" in args.phases:
-            pk = await phase("parked", phases.parked(stack, args.parked, args.parked_window, args.parked_minutes))
+            pk = await phase("parked", parking.parked(stack, args.parked, args.parked_window, args.parked_minutes))
             if pk:
                 results["parked"] = pk
     except asyncio.CancelledError:
