@@ -42,6 +42,9 @@ FULL = {"registrations": 200, "parked": 10_000, "ratelimit_registrations": 300, 
 # would last 1 s). The no-op limit runs on the same server, with the same setting.
 SERVER_CONFIG = ['history.timerProcessorMaxTimeShift="10ms"']
 
+SERVER_DB = {"file": "temp SQLite file, synchronous=OFF", "file-sync": "temp SQLite file, fsync per commit",
+             "memory": "in memory"}
+
 SANDBOX_CONFIG = {
     # Reviews (sandbox seconds) shorter than the compressed first poll (3 s at scale 1/100), so that
     # each follow-up takes exactly one status poll, as the documented minimum assumes; the profile
@@ -104,7 +107,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
 async def run(args: argparse.Namespace, results: dict) -> None:
     from infra.logging import configure_logging
     from a2p.timings import Timings
-    from bench import phases, stack as stk
+    from bench import calls, parking, phases, stack as stk
 
     configure_logging("WARNING")
     task = asyncio.current_task()
@@ -112,13 +115,13 @@ async def run(args: argparse.Namespace, results: dict) -> None:
     timings = Timings.compressed(args.scale)
     results["timings_note"] = (f"timings x{args.scale:g}: settle {timings.settle_wait.total_seconds():g} s, "
                                f"polls {timings.poll_initial.total_seconds():g} s -> {timings.poll_max.total_seconds():g} s")
-    results["calls_minimum"] = phases.MINIMUM_TOTAL
+    results["calls_minimum"] = calls.MINIMUM_TOTAL
     print(f"starting: Temporal dev server ({args.server_db}), Twilio sandbox, worker ...", flush=True)
     stack = None
     try:
         stack = await stk.start_stack(SANDBOX_CONFIG, args.server_db, args.server_config, args.server_arg)
         await stack.start_worker("worker")
-        results["setup"] = (f"dev server pid {stack.server.pid} ({ {'file': 'temp SQLite file, synchronous=OFF', 'file-sync': 'temp SQLite file, fsync per commit', 'memory': 'in memory'}[args.server_db] }; "
+        results["setup"] = (f"dev server pid {stack.server.pid} ({SERVER_DB[args.server_db]}; "
                             f"{' '.join(args.server_config) or 'default config'}), "
                             f"sandbox pid {stack.sandbox_pid}, `python -m worker` subprocess; one Twilio account "
                             f"(the parent), unique mobile per customer")
@@ -142,7 +145,7 @@ async def run(args: argparse.Namespace, results: dict) -> None:
             tp = await phase("throughput", phases.throughput(stack, args.registrations, timings))
             if tp:
                 results["throughput"] = tp
-                results["calls"] = phases.calls_table(tp["calls"], tp["n"])
+                results["calls"] = calls.calls_table(tp["calls"], tp["n"])
                 shape = tp["shape"]
         if "noop" in args.phases:
             if shape is None:   # the registration's shape, from one real registration
@@ -174,7 +177,7 @@ async def run(args: argparse.Namespace, results: dict) -> None:
             if pr:
                 results["peer"] = pr
         if "parked" in args.phases:
-            pk = await phase("parked", phases.parked(stack, args.parked, args.parked_window, args.parked_minutes))
+            pk = await phase("parked", parking.parked(stack, args.parked, args.parked_window, args.parked_minutes))
             if pk:
                 results["parked"] = pk
     except asyncio.CancelledError:

@@ -1,5 +1,6 @@
 """The benchmark's measurements, one coroutine per phase; each returns a dict of figures that
-bench/report.py prints. Phases run one after another on one stack (bench/stack.py)."""
+bench/report.py prints. Phases run one after another on one stack (bench/stack.py). Item 5,
+the parked registrations: bench/parking.py."""
 
 from __future__ import annotations
 
@@ -8,62 +9,19 @@ import json
 import tempfile
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from a2p import search_attributes as sa
-from a2p.progress import BrandEvent, Phase
+from a2p.progress import Phase
 from a2p.requests import Correction
 from a2p.timings import Timings
 from bench import procs
+from bench.calls import MINIMUM_TOTAL, is_lookup, ok_calls
+from bench.figures import History, Meter, faults_delta, histories, median, percentile, stats_delta, time_split
 from bench.noop import NOOP_WORKFLOW
-from bench.stack import (
-    BenchError, History, Meter, Stack, Stalled, faults_delta, histories, median, percentile, run_registrations,
-    stats_delta, time_split,
-)
+from bench.stack import BenchError, Stack, Stalled, run_registrations
 from starter import registrations
-
-# The documented minimum of Twilio calls for one new customer, happy path (seed 000 sections 1-4),
-# by sandbox endpoint: (endpoint, calls, why).
-MINIMUM_WRITES = [
-    ("POST /v1/CustomerProfiles", 1, "1.2 starter customer profile"),
-    ("POST /v1/EndUsers", 2, "1.3 starter end user + 2.3 sole proprietor end user"),
-    ("POST /2010-04-01/Accounts/{Sid}/Addresses.json", 1, "1.4 the customer's address"),
-    ("POST /v1/SupportingDocuments", 1, "1.5 address supporting document"),
-    ("POST /v1/CustomerProfiles/{Sid}/EntityAssignments", 3, "1.6 end user, document, ISV primary profile"),
-    ("POST /v1/CustomerProfiles/{Sid}/Evaluations", 1, "1.7 evaluate before submitting"),
-    ("POST /v1/CustomerProfiles/{Sid}", 1, "1.8 submit (pending-review)"),
-    ("POST /v1/TrustProducts", 1, "2.2 sole proprietor trust bundle"),
-    ("POST /v1/TrustProducts/{Sid}/EntityAssignments", 2, "2.4 end user, starter profile"),
-    ("POST /v1/TrustProducts/{Sid}/Evaluations", 1, "2.5 evaluate"),
-    ("POST /v1/TrustProducts/{Sid}", 1, "2.6 submit"),
-    ("POST /v1/a2p/BrandRegistrations", 1, "3.1 sole proprietor brand"),
-    ("POST /v1/Services", 1, "4.1 messaging service"),
-    ("POST /v1/Services/{Sid}/PhoneNumbers", 1, "4.2 the 10DLC number"),
-    ("POST /v1/Services/{Sid}/Compliance/Usa2p", 1, "4.3 sole proprietor campaign"),
-]
-MINIMUM_READS = [
-    ("GET /v1/a2p/BrandRegistrations", 1,
-     "a brand is looked for before it is registered, every time (a reset run may repeat it): one page"),
-    ("GET /v1/CustomerProfiles/{Sid}", 1, "check after the 30 s settle wait: a rejection surfaces here"),
-    ("GET /v1/TrustProducts/{Sid}", 1, "the same for the trust bundle"),
-    ("GET /v1/a2p/BrandRegistrations/{Sid}", 1,
-     "no webhooks: one poll sees APPROVED (+ VERIFIED if the customer replied YES by then; else 1 more)"),
-    ("GET /v1/Services/{Sid}/Compliance/Usa2p/{Sid}", 1, "no webhooks: one poll sees VERIFIED"),
-]
-MINIMUM_TOTAL = sum(n for _, n, _ in MINIMUM_WRITES + MINIMUM_READS)
-
-
-def _is_lookup(endpoint: str) -> bool:
-    """A GET of a list (what a retried create looks through), not of one resource."""
-    method, path = endpoint.split(" ", 1)
-    last = path.rstrip("/").rsplit("/", 1)[-1]
-    return method == "GET" and last not in ("{Sid}", "{Sid}.json")
-
-
-def _ok(statuses: dict[str, int]) -> int:
-    return sum(n for code, n in statuses.items() if code.startswith("2"))
 
 
 def _window(hs: list[History]) -> float:
@@ -109,31 +67,6 @@ async def throughput(stack: Stack, n: int, timings: Timings) -> dict[str, Any]:
         "failed_activities": sum(h.failed_activities for h in hs),
         "shape": list(shape), "shape_share": shape_count / n,
     }
-
-
-def calls_table(calls: dict[str, dict[str, int]], n: int) -> dict[str, Any]:
-    """Item 3: measured calls per registration by endpoint against the documented minimum."""
-    rows = []
-    known = set()
-    for kind, table in (("write", MINIMUM_WRITES), ("read", MINIMUM_READS)):
-        for endpoint, minimum, why in table:
-            known.add(endpoint)
-            statuses = calls.get(endpoint, {})
-            rows.append({"kind": kind, "endpoint": endpoint, "minimum": minimum, "why": why,
-                         "per_reg": _ok(statuses) / n, "other": {c: k for c, k in statuses.items() if not c.startswith("2")}})
-    for endpoint, statuses in sorted(calls.items()):
-        if endpoint not in known:
-            rows.append({"kind": "read" if endpoint.startswith("GET") else "write", "endpoint": endpoint,
-                         "minimum": 0, "why": "not needed on the happy path", "per_reg": _ok(statuses) / n,
-                         "other": {c: k for c, k in statuses.items() if not c.startswith("2")}})
-    writes = sum(r["per_reg"] for r in rows if r["kind"] == "write")
-    reads = sum(r["per_reg"] for r in rows if r["kind"] == "read")
-    lookups = sum(_ok(s) + sum(v for c, v in s.items() if not c.startswith("2"))
-                  for e, s in calls.items() if _is_lookup(e))
-    return {"rows": rows, "writes": writes, "reads": reads, "total": writes + reads,
-            "minimum_writes": sum(n for _, n, _ in MINIMUM_WRITES),
-            "minimum_reads": sum(n for _, n, _ in MINIMUM_READS), "minimum": MINIMUM_TOTAL,
-            "lookups": lookups, "non_2xx": sum(sum(r["other"].values()) for r in rows)}
 
 
 # ---- 2: the no-op limit -------------------------------------------------------------------------
@@ -254,7 +187,7 @@ async def _sample_calls(stack: Stack, samples: list[tuple[float, int]]) -> None:
     """Every second: (time, successful Twilio calls so far) — for the steady-state rate."""
     while True:
         stats = await stack.control.stats()
-        samples.append((time.monotonic(), sum(_ok(s) for s in stats.get("requests", {}).values())))
+        samples.append((time.monotonic(), sum(ok_calls(s) for s in stats.get("requests", {}).values())))
         await asyncio.sleep(1.0)
 
 
@@ -289,14 +222,14 @@ async def rate_limit(stack: Stack, n: int, timings: Timings, cap: int, latency_m
         return {"n": n, "cap": cap, "latency_ms": latency_ms, "bound": bound, "stalled": str(stalled),
                 "completed": stalled.ended, "limit_s": limit, "rate": stalled.ended / limit,
                 "n429": sum(s.get("429", 0) for s in calls.values()), "faults": faults_delta(after, before),
-                "ok_calls_per_reg": sum(_ok(s) for s in calls.values()) / n,
-                "lookups_per_reg": sum(sum(s.values()) for e, s in calls.items() if _is_lookup(e)) / n}
+                "ok_calls_per_reg": sum(ok_calls(s) for s in calls.values()) / n,
+                "lookups_per_reg": sum(sum(s.values()) for e, s in calls.items() if is_lookup(e)) / n}
     hs = await histories(stack.client, [r.workflow_id for r in requests])
     calls = stats_delta(after, before)
-    ok = sum(_ok(s) for s in calls.values())
+    ok = sum(ok_calls(s) for s in calls.values())
     n429 = sum(s.get("429", 0) for s in calls.values())
     window = _window(hs)
-    lookups = sum(sum(s.values()) for e, s in calls.items() if _is_lookup(e))
+    lookups = sum(sum(s.values()) for e, s in calls.items() if is_lookup(e))
     # Steady state: the calls that went through in the middle half of the run (ramp-up and tail
     # left out), turned into registrations by this run's calls per registration.
     steady_calls = float("nan")
@@ -359,7 +292,7 @@ async def peer(stack: Stack, n: int, sample: int, timings: Timings, latency_ms: 
     if code != 0 or len(times) != sample:
         raise BenchError(f"the peer failed ({code}):\n{log}")
     per_customer = sum(t["seconds"] for t in times) / sample
-    peer_calls = sum(_ok(s) for s in stats_delta(after, before).values()) / sample
+    peer_calls = sum(ok_calls(s) for s in stats_delta(after, before).values()) / sample
     extrapolated = per_customer * n
     return {
         "n": n, "sample": sample, "latency_ms": latency_ms, "phases": _phases(finals),
@@ -374,122 +307,4 @@ async def peer(stack: Stack, n: int, sample: int, timings: Timings, latency_ms: 
         "peer_outcomes": dict(Counter(t["outcome"] for t in times)),
         "peer_total_s": extrapolated, "extrapolated": sample < n,
         "speedup": extrapolated / orchestrated_s,
-    }
-
-
-# ---- 5: parked registrations --------------------------------------------------------------------
-
-
-async def _count(stack: Stack, query: str) -> int:
-    return (await stack.client.count_workflows(query)).count
-
-
-async def _quiet(pid: int, threshold: float = 0.05, window: float = 3.0, timeout: float = 120.0) -> float:
-    """Wait until the process uses less than ``threshold`` of a core over ``window`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        c0 = procs.cpu_seconds(pid)
-        await asyncio.sleep(window)
-        share = (procs.cpu_seconds(pid) - c0) / window
-        if share < threshold or time.monotonic() > deadline:
-            return share
-
-
-async def parked(stack: Stack, m: int, window: int, max_minutes: float | None = None) -> dict[str, Any]:
-    """Park ``m`` registrations in the OTP wait (or as many as ``max_minutes`` of parking allow:
-    the dev server slows as registrations accumulate), then measure memory and a signal burst."""
-    # A fresh worker: its memory is that of the parked registrations, not of earlier phases.
-    stack.stop_worker("worker")
-    worker, queue = await stack.start_worker("parked")
-    await asyncio.sleep(2)
-    base = {"worker": procs.rss_mb(worker.pid), "server": procs.rss_mb(stack.server.pid),
-            "sandbox": procs.rss_mb(stack.sandbox_pid)}
-    # The fastest honest way to OTP_VERIFICATION: reviews of 0 s at the sandbox, a 10 ms settle
-    # wait, the first status poll after 1 s; from then on the real timings (polls every 6 h,
-    # OTP re-sent every 24 h, 30-day deadline) so that a parked registration waits as in production.
-    timings = Timings(settle_wait=timedelta(milliseconds=10), poll_initial=timedelta(seconds=1),
-                      poll_max=timedelta(hours=6), poll_backoff=100000.0)
-    await stack.control.set_config(profile_review_seconds=0, trust_product_review_seconds=0, brand_review_seconds=0)
-    requests = await stack.customers("pk", m, timings, with_number=False)
-    in_queue = f"TaskQueue = '{queue}'"
-    waiting = f"{in_queue} AND {sa.PHASE.name} = '{Phase.OTP_VERIFICATION.value}'"
-    stuck = (f"{in_queue} AND ({sa.PHASE.name} = '{Phase.NEEDS_ATTENTION.value}' "
-             f"OR ExecutionStatus != 'Running')")
-    sem = asyncio.Semaphore(100)
-
-    async def start(r) -> None:
-        async with sem:
-            await registrations.start_registration(stack.client, stack.settings, r, task_queue=queue)
-
-    meter = Meter(worker=worker.pid, server=stack.server.pid, sandbox=stack.sandbox_pid)
-    t0 = time.monotonic()
-    started, parked_now, tasks, last_progress = 0, 0, [], (0, time.monotonic())
-    target, curve, next_sample = m, [], t0
-    while parked_now < target:
-        if max_minutes is not None and target == m and time.monotonic() - t0 > max_minutes * 60:
-            target = started   # time is up: no more starts; those on their way still park
-        while started < target and started - parked_now < window:
-            tasks.append(asyncio.create_task(start(requests[started])))
-            started += 1
-        await asyncio.sleep(1.0)
-        parked_now = await _count(stack, waiting)
-        if time.monotonic() >= next_sample:
-            curve.append((round(time.monotonic() - t0), parked_now, procs.rss_mb(worker.pid)))
-            next_sample += 60
-        if parked_now > last_progress[0]:
-            last_progress = (parked_now, time.monotonic())
-        elif time.monotonic() - last_progress[1] > 120:
-            bad = await _count(stack, stuck)
-            raise BenchError(f"parking stalled at {parked_now}/{target} ({bad} need attention or ended)")
-    await asyncio.gather(*tasks)
-    park_s = time.monotonic() - t0
-    asked, m = m, parked_now
-    meter.stop()
-    idle_share = await _quiet(worker.pid)   # the last ones' first OTP-phase poll is done
-    await asyncio.sleep(2)
-    rss = {"worker": procs.rss_mb(worker.pid), "server": procs.rss_mb(stack.server.pid),
-           "sandbox": procs.rss_mb(stack.sandbox_pid)}
-    worker_peak = procs.peak_rss_mb(worker.pid)
-
-    # The burst: every registration gets the brand-verified webhook at once, as the service
-    # would signal it on Twilio's Event Streams event.
-    targets = [(wf.id, wf.typed_search_attributes.get(sa.BRAND_SID)) async for wf in stack.client.list_workflows(waiting)]
-    now = datetime.now(timezone.utc)
-    burst_sem = asyncio.Semaphore(200)
-
-    async def signal(i: int, wid: str, brand_sid: str) -> None:
-        async with burst_sem:
-            await stack.client.get_workflow_handle(wid).signal("brand_event", BrandEvent(
-                event_id=f"bench-burst-{i}", occurred_at=now, brand_sid=brand_sid,
-                status="APPROVED", identity_status="VERIFIED"))
-
-    t1 = time.monotonic()
-    send = asyncio.gather(*(signal(i, wid, sid) for i, (wid, sid) in enumerate(targets)))
-    sent_s = None
-    remaining = len(targets)
-    burst_peak = rss["worker"]
-    while remaining:
-        await asyncio.sleep(0.5)
-        if sent_s is None and send.done():
-            send.result()
-            sent_s = time.monotonic() - t1
-        remaining = await _count(stack, waiting)
-        burst_peak = max(burst_peak, procs.rss_mb(worker.pid))
-        if time.monotonic() - t1 > 1800:
-            raise BenchError(f"{remaining} registrations still wait for the OTP 30 min after the burst")
-    react_s = time.monotonic() - t1
-    if sent_s is None:
-        await send
-        sent_s = time.monotonic() - t1
-    server_after = procs.rss_mb(stack.server.pid)
-    stack.stop_worker("parked")   # what they do next (campaign) is not measured
-    return {
-        "m": m, "asked": asked, "max_minutes": max_minutes, "curve": curve, "window": window,
-        "cache": stack.settings.a2p_max_cached_workflows, "park_s": park_s, "park_rate": m / park_s,
-        "parking_cpu_per_reg": {k: v / m for k, v in meter.cpu.items()},
-        "idle_cpu_share": idle_share, "baseline_rss": base, "rss": rss, "worker_peak_mb": worker_peak,
-        "worker_per_reg_kb": (rss["worker"] - base["worker"]) * 1024 / m,
-        "server_per_reg_kb": (rss["server"] - base["server"]) * 1024 / m,
-        "signalled": len(targets), "signals_sent_s": sent_s, "react_s": react_s,
-        "burst_worker_peak_mb": burst_peak, "server_rss_after_burst": server_after,
     }

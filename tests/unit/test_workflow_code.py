@@ -14,8 +14,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 # The workflows and the domain modules they import (a2p.metrics is only read worker-side).
 WORKFLOW_CODE = sorted((ROOT / "workflows").glob("*.py")) + [
-    ROOT / "a2p" / f"{name}.py" for name in ("calls", "constants", "progress", "requests", "timings",
-                                             "search_attributes")]
+    ROOT / "a2p" / f"{name}.py" for name in ("calls", "constants", "progress", "timings", "search_attributes")
+] + sorted((ROOT / "a2p" / "requests").glob("*.py"))
 FORBIDDEN_IMPORTS = {"twilio", "httpx", "requests", "socket", "random", "time", "os", "subprocess", "threading",
                      "uuid", "secrets", "asyncio.subprocess", "activities", "starter", "sandbox", "worker",
                      "infra", "structlog"}
