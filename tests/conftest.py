@@ -18,10 +18,20 @@ def pytest_configure(config: pytest.Config) -> None:
     configure_logging("WARNING")
 
 
+# The suite runs on several pytest-xdist workers (pyproject.toml: -n, --dist loadgroup). These run
+# one after another on a single worker: the reliability suites load the CPU on purpose (hundreds of
+# registrations, faults, killed workers), and the operator's demo prefers fixed ports (7233, 8233,
+# 8080) — side by side they would only slow or crowd each other.
+SERIAL_GROUPS = {"tests/reliability/": "reliability", "tests/operator/": "operator"}
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if item.nodeid.startswith(SLOW):
             item.add_marker(pytest.mark.slow)
+        for prefix, group in SERIAL_GROUPS.items():
+            if item.nodeid.startswith(prefix):
+                item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")

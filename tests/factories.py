@@ -4,6 +4,7 @@ unique and adjusted per test), and waiting on a registration with a deadline (no
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import time
 from collections.abc import Callable
@@ -39,21 +40,62 @@ def registration_data(isv_customer_id: str, *, mobile_number: str, phone_number_
     return data
 
 
+async def eventually(probe: Callable[[], Any], timeout: float = 30, what: str = "condition",
+                     interval: float = 0.1, until: Callable[[Any], Any] = bool) -> Any:
+    """Await ``probe()`` (a function or coroutine function) until ``until(value)`` holds (by
+    default: the value is truthy) and return the value; or fail after ``timeout`` s saying what was
+    awaited and what the probe last gave (its value, or the exception it raised). The one way
+    tests wait: no sleep-and-hope."""
+    deadline, last = time.monotonic() + timeout, None
+    while True:
+        try:
+            value = probe()
+            if inspect.isawaitable(value):
+                value = await value
+        except AssertionError:
+            raise
+        except Exception as err:  # noqa: BLE001 - e.g. the first workflow task has not run yet
+            value, last = None, err
+        else:
+            last = value
+            if until(value):
+                return value
+        _give_up_after(deadline, timeout, what, last)
+        await asyncio.sleep(interval)
+
+
+def eventually_sync(probe: Callable[[], Any], timeout: float = 30, what: str = "condition",
+                    interval: float = 0.1, until: Callable[[Any], Any] = bool) -> Any:
+    """:func:`eventually` for synchronous tests (subprocesses, the browser)."""
+    deadline, last = time.monotonic() + timeout, None
+    while True:
+        try:
+            value = last = probe()
+        except AssertionError:
+            raise
+        except Exception as err:  # noqa: BLE001 - e.g. a server still starting
+            last = err
+        else:
+            if until(value):
+                return value
+        _give_up_after(deadline, timeout, what, last)
+        time.sleep(interval)
+
+
+def _give_up_after(deadline: float, timeout: float, what: str, last: Any) -> None:
+    if time.monotonic() < deadline:
+        return
+    if isinstance(last, RegistrationStatus):
+        last = last.model_dump_json(indent=1)
+    elif isinstance(last, Exception):
+        last = f"{type(last).__name__}: {last}"
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}; last seen: {last!s:.3000}")
+
+
 async def wait_until(client: Client, workflow_id: str, predicate: Callable[[RegistrationStatus], bool],
                      timeout: float = 30, what: str = "condition") -> RegistrationStatus:
     """Query the workflow until ``predicate(status)`` holds, or fail with its last status."""
-    deadline = time.monotonic() + timeout
-    status = None
-    while time.monotonic() < deadline:
-        try:
-            status = await registrations.get_status(client, workflow_id)
-        except Exception:  # noqa: BLE001 - the first workflow task may not have run yet
-            status = None
-        if status is not None and predicate(status):
-            return status
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}; last status: "
-                         f"{status.model_dump_json(indent=1) if status else None}")
+    return await eventually(lambda: registrations.get_status(client, workflow_id), timeout, what, until=predicate)
 
 
 async def wait_phase(client: Client, workflow_id: str, phase: Phase, timeout: float = 30) -> RegistrationStatus:
@@ -62,12 +104,11 @@ async def wait_phase(client: Client, workflow_id: str, phase: Phase, timeout: fl
 
 async def answer_otp(control: SandboxControl, mobile_number: str, timeout: float = 20) -> dict:
     """The customer replies YES from their phone as soon as the sandbox has sent them an OTP."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if (await control.otp_messages(to=mobile_number))["messages"]:
-            return await control.reply_otp(mobile_number, "YES")
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"no OTP was sent to {mobile_number}")
+    async def sent() -> bool:
+        return bool((await control.otp_messages(to=mobile_number))["messages"])
+
+    await eventually(sent, timeout, f"an OTP sent to {mobile_number}")
+    return await control.reply_otp(mobile_number, "YES")
 
 
 async def record_history(client: Client, workflow_id: str, name: str) -> None:

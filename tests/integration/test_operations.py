@@ -3,18 +3,16 @@ bounded stop on SIGTERM (as a container runtime sends it)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from a2p.progress import Phase
 from starter import registrations
-from tests.factories import answer_otp, wait_phase
+from tests.factories import answer_otp, eventually, wait_phase
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,19 +31,18 @@ async def test_worker_logs_are_masked_json_and_sigterm_stops_it_cleanly(settings
         # Make the customer's address creation fail twice (500s), so that failures get logged.
         await control.set_faults(rate_500=1.0, path_regex=f"{customer.subaccount_sid}/Addresses", seed=1)
         started = await registrations.start_registration(client, settings, request, task_queue="ops")
-        deadline = time.monotonic() + 15
-        while b"create_address" not in log_file.read_bytes() and time.monotonic() < deadline:
-            await asyncio.sleep(0.2)
+        await eventually(lambda: b'"twilio_call_failed"' in log_file.read_bytes()
+                         and b'"create_address"' in log_file.read_bytes(),
+                         timeout=60, what="the worker logging the address creation's 500")
         await control.clear_faults()
         await wait_phase(client, started.workflow_id, Phase.OTP_VERIFICATION)
         await answer_otp(control, request.customer.mobile_number)
         assert (await registrations.final_status(client, started.workflow_id)).phase == Phase.COMPLETED
     finally:
         await control.clear_faults()
-        t0 = time.monotonic()
         worker.send_signal(signal.SIGTERM)
-        code = worker.wait(timeout=30)
-    assert code == 0 and time.monotonic() - t0 < 25, (code, log_file.read_text()[-2000:])
+        code = worker.wait(timeout=60)
+    assert code == 0, (code, log_file.read_text()[-2000:])
 
     text = log_file.read_text()
     records = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
@@ -72,16 +69,11 @@ async def test_service_stops_cleanly_on_sigterm(settings):
     service = subprocess.Popen([sys.executable, "-m", "starter.cli", "service"], cwd=ROOT, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 20
         async with httpx.AsyncClient() as http:
-            while time.monotonic() < deadline:
-                try:
-                    if (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.2)
-            else:
-                raise AssertionError("the service did not come up")
+            async def healthy() -> bool:
+                return (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200
+
+            await eventually(healthy, timeout=60, what="the service answering /healthz")
     finally:
         service.send_signal(signal.SIGTERM)
         code = service.wait(timeout=20)

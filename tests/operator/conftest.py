@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from infra.codec import new_key_spec
+from tests.factories import eventually_sync
 
 REPO = Path(__file__).resolve().parents[2]
 A2P = str(Path(sys.executable).parent / "a2p")
@@ -58,20 +59,20 @@ class Demo:
         return "\n".join(self.lines)
 
     def wait_for(self, pattern: str, timeout: float) -> re.Match:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def printed() -> re.Match | None:
             m = re.search(pattern, self.output())
-            if m:
-                return m
-            if self.process.poll() is not None:
+            if m is None and self.process.poll() is not None:
                 time.sleep(0.2)  # the reader's last lines
                 m = re.search(pattern, self.output())
-                if m:
-                    return m
-                raise AssertionError(f"the demo exited ({self.process.returncode}) before {pattern!r}:\n"
-                                     f"{self.output()[-3000:]}")
-            time.sleep(0.1)
-        raise AssertionError(f"no {pattern!r} within {timeout} s:\n{self.output()[-3000:]}")
+                assert m, f"the demo exited ({self.process.returncode}) before {pattern!r}:\n{self.output()[-3000:]}"
+            return m
+
+        try:
+            return eventually_sync(printed, timeout, f"the demo printing {pattern!r}")
+        except AssertionError as err:
+            if "timed out" not in str(err):
+                raise
+            raise AssertionError(f"no {pattern!r} within {timeout} s:\n{self.output()[-3000:]}") from None
 
     def stop(self, sig: int, *, group: bool) -> tuple[int, float, set[int]]:
         """Signal the demo (``group``: its whole process group, as a terminal's Ctrl-C does); the

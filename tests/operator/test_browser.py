@@ -8,12 +8,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import time
 from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
 import pytest
+
+from tests.factories import eventually_sync
 
 pytestmark = pytest.mark.slow
 
@@ -105,9 +106,7 @@ def test_web_ui_shows_the_decrypted_input_and_current_details(kept_up_demo, brow
     page.get_by_role("tab", name="User Metadata").click()
     page.get_by_text("Current Details").wait_for(timeout=30_000)
     # The UI renders the (decoded) current details as Markdown in an iframe of its own.
-    deadline = time.monotonic() + 30
-    while not any("campaign VERIFIED" in text for text in frame_texts(page)):
-        assert time.monotonic() < deadline, "the current details did not show"
-        page.wait_for_timeout(200)
+    eventually_sync(lambda: frame_texts(page), 30, "the current details showing the campaign VERIFIED",
+                    interval=0.2, until=lambda texts: any("campaign VERIFIED" in text for text in texts))
     page.screenshot(path=str(shots(tmp_path) / "web-ui-details.png"))
     assert codec_calls and set(codec_calls) == {200}

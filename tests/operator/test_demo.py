@@ -4,19 +4,18 @@ Temporal's settings, and Ctrl-C or SIGTERM stop every process it started within 
 from __future__ import annotations
 
 import json
-import os
 import re
 import threading
 import uuid
 import signal
 import subprocess
-import time
 
 import httpx
 import pytest
 
 from sandbox.testing import free_port
 from sandbox.testing import SyncSandboxControl
+from tests.factories import eventually_sync
 from tests.operator.conftest import A2P, REPO, STOP_BOUND, Demo, descendants, start_demo
 
 pytestmark = pytest.mark.slow
@@ -113,7 +112,7 @@ def test_every_command_says_what_it_does():
     top = subprocess.run([A2P, "--help"], capture_output=True, text=True).stdout
     for command in ("demo", "sandbox", "worker", "service", "start", "convert", "status", "list", "correct",
                     "decide", "resend-otp", "cancel"):
-        line = next((l for l in top.splitlines() if l.strip().startswith(command)), "")
+        line = next((ln for ln in top.splitlines() if ln.strip().startswith(command)), "")
         assert len(line.split()) > 2 or command == "resend-otp", f"{command} has no description in --help"
     assert subprocess.run([A2P, "sandbox", "--help"], capture_output=True, text=True).stdout.startswith(
         "usage: a2p sandbox")
@@ -142,10 +141,11 @@ def test_ctrl_c_during_a_registration_stops_every_process_within_10_s(tmp_path):
 
 def test_ctrl_c_while_the_stack_starts_stops_every_process_within_10_s(tmp_path):
     demo = start_demo(tmp_path)
-    deadline = time.monotonic() + 60
-    while not descendants(demo.process.pid):  # the dev server or the sandbox is starting
-        assert demo.process.poll() is None and time.monotonic() < deadline, demo.output()
-        time.sleep(0.05)
+    def starting() -> set:
+        assert demo.process.poll() is None, demo.output()
+        return descendants(demo.process.pid)
+
+    eventually_sync(starting, 60, "the dev server or the sandbox starting", interval=0.05)
     code, took, left = demo.stop(signal.SIGINT, group=True)
     assert code == 130 and took < STOP_BOUND and left == set(), (code, took, left, demo.output()[-2000:])
     assert "Traceback" not in demo.output()
@@ -164,15 +164,11 @@ def test_a_service_without_the_keys_says_which_setting_is_missing(kept_up_demo, 
                                stderr=subprocess.PIPE, text=True)
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert service.poll() is None and time.monotonic() < deadline, service.stderr.read()
-            time.sleep(0.1)
+        def healthy() -> bool:
+            assert service.poll() is None, service.stderr.read()
+            return httpx.get(f"{url}/healthz").status_code == 200
+
+        eventually_sync(healthy, 60, "the service answering /healthz")
         answer = httpx.get(f"{url}/v1/registrations/{workflow_id(kept_up_demo)}",
                            headers={"Authorization": "Bearer operator-test-key"}, timeout=30)
         assert answer.status_code == 500
@@ -223,12 +219,9 @@ def test_status_shows_the_twilio_call_being_retried_and_the_console_one_line_per
                              timeout=30)
         assert started.status_code == 201, started.text
         wid, env = started.json()["workflow_id"], cli_env(kept_up_demo)
-        deadline = time.monotonic() + 90
-        while True:
-            out = a2p(env, "status", wid).stdout
-            if re.search(r"calling    create_bundle \(attempt [2-9]", out) and "last failure: Twilio 500" in out:
-                break
-            assert time.monotonic() < deadline, out
+        eventually_sync(lambda: a2p(env, "status", wid).stdout, 90, "a2p status showing the call being retried",
+                        until=lambda out: re.search(r"calling    create_bundle \(attempt [2-9]", out)
+                        and "last failure: Twilio 500" in out)
         view = httpx.get(f"{url}/v1/registrations/{wid}", headers={"Authorization": f"Bearer {key}"}).json()
         [call] = view["pending_calls"]
         assert call["call"] == "create_bundle" and call["attempt"] >= 2 and call["retries_until"]

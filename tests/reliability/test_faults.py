@@ -36,7 +36,7 @@ from starter import registrations
 from starter.batch import StartGate
 from local_stack.stack import free_port, sandbox_settings
 from starter.stalls import find_stalled
-from tests.factories import registration_data
+from tests.factories import eventually, registration_data
 from tests.integration.conftest import SANDBOX_CONFIG
 from worker import running_worker
 
@@ -296,22 +296,21 @@ async def test_otp_resend_burst_never_surfaces_a_429(temporal_env):
         async with running_worker(client, settings, task_queue=queue):
             await asyncio.gather(*(registrations.start_registration(client, settings, r, task_queue=queue)
                                    for r in requests))
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                statuses = await asyncio.gather(*(registrations.get_status(client, r.workflow_id) for r in requests))
-                if all(s.phase == Phase.OTP_VERIFICATION for s in statuses):
-                    break
-                await asyncio.sleep(0.5)
+            async def phases() -> Counter:
+                return Counter(s.phase for s in await asyncio.gather(
+                    *(registrations.get_status(client, r.workflow_id) for r in requests)))
+
+            await eventually(phases, 120, "every registration waiting for its OTP", interval=0.5,
+                             until=lambda c: c == Counter({Phase.OTP_VERIFICATION: len(requests)}))
             before = (await control.stats())["requests"].get("POST /v1/a2p/BrandRegistrations/{Sid}/SmsOtp", {})
             assert not before
             await asyncio.gather(*(registrations.resend_otp(client, r.workflow_id) for r in requests))
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                statuses = await asyncio.gather(*(registrations.get_status(client, r.workflow_id) for r in requests))
-                if all(s.otp.resends == 1 for s in statuses):
-                    break
-                await asyncio.sleep(0.5)
-            assert all(s.otp.resends == 1 and s.phase == Phase.OTP_VERIFICATION for s in statuses)
+            async def resent() -> Counter:
+                return Counter((s.phase, s.otp.resends) for s in await asyncio.gather(
+                    *(registrations.get_status(client, r.workflow_id) for r in requests)))
+
+            await eventually(resent, 60, "every OTP re-sent once", interval=0.5,
+                             until=lambda c: c == Counter({(Phase.OTP_VERIFICATION, 1): len(requests)}))
             smsotp = (await control.stats())["requests"]["POST /v1/a2p/BrandRegistrations/{Sid}/SmsOtp"]
             assert smsotp["201"] == 30, smsotp   # every re-send went through exactly once
             assert "429" not in smsotp, smsotp  # kept under Twilio's limit: not even a retried 429

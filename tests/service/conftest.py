@@ -31,7 +31,7 @@ from a2p.progress import Phase, RegistrationStatus
 from infra.settings import Settings
 from a2p.timings import Timings
 from sandbox import defaults
-from sandbox.testing import SandboxControl, SandboxProcess, async_wait_until
+from sandbox.testing import SandboxControl, SandboxProcess
 from starter import registrations
 from local_stack.stack import sandbox_settings
 from starter.service import bind, create_app, serving, url_of
@@ -127,7 +127,7 @@ answer_otp = factories.answer_otp
 
 
 async def eventually(check: Callable[[], Any], timeout: float = 10, what: str = "condition") -> Any:
-    return await async_wait_until(check, timeout, interval=0.1, message=what)
+    return await factories.eventually(check, timeout, what)
 
 
 # ---- workflow history ----------------------------------------------------------------------------
