@@ -37,6 +37,7 @@ from a2p.progress import Phase, TERMINAL_PHASES
 from a2p.requests import CampaignDetails, LegacyConversionRequest, MessagingServiceSpec, format_validation_error
 from infra.settings import Settings
 from starter import registrations
+from starter.backlog import StartGate
 
 CSV_COLUMNS = ("isv_customer_id", "subaccount_sid", "trust_bundle_sid", "brand_sid", "brand_name",
                "mobile_number", "vertical")
@@ -311,44 +312,6 @@ async def start_conversions(client: Client, settings: Settings, items: Iterable[
         raise failures[0]
     outcomes += started
     return BatchResult(items=sorted(outcomes, key=lambda o: o.index))
-
-
-class StartGate:
-    """Starts wait while the workers are busy: while ``limit`` or more registrations are running in
-    a phase where they keep workers busy (just started, building their bundles, setting up their
-    campaign — not those waiting for a review or for the customer), a start waits. Without it a
-    batch of thousands lands on the workers at once: their workflow tasks queue for tens of seconds,
-    overrun the 10 s workflow task timeout, retry, and overrun again. One visibility count per
-    ``interval`` is shared by all waiting starts."""
-
-    BUSY = (Phase.STARTED, Phase.CUSTOMER_PROFILE, Phase.TRUST_BUNDLE, Phase.CAMPAIGN)
-    QUERY = (registrations.visibility_query() + " AND ExecutionStatus = 'Running' AND "
-             f"{sa.PHASE.name} IN ({', '.join(repr(p.value) for p in BUSY)})")
-
-    def __init__(self, client: Client, limit: int, interval: float = 1.0) -> None:
-        self.client, self.limit, self.interval = client, limit, interval
-        self._lock = asyncio.Lock()
-        self._counted_at = float("-inf")
-        self._waiting = 0
-        self.waits = 0  # how many times a start had to wait (reported by soaks)
-
-    async def _backlog(self) -> int:
-        async with self._lock:
-            if time.monotonic() - self._counted_at >= self.interval:
-                self._waiting = (await self.client.count_workflows(self.QUERY)).count
-                self._counted_at = time.monotonic()
-            self._waiting += 1  # this start, until the next count sees it
-            return self._waiting
-
-    async def wait(self) -> None:
-        """Return once a start may go ahead."""
-        waited = False
-        while await self._backlog() > self.limit:
-            async with self._lock:
-                self._waiting -= 1
-            waited = True
-            await asyncio.sleep(self.interval)
-        self.waits += waited
 
 
 def _plain_item(index: int, data: Any) -> BatchItem:

@@ -33,7 +33,7 @@ from a2p.calls import friendly_name
 from a2p.timings import Timings
 from sandbox.testing import SandboxControl, SandboxProcess
 from starter import registrations
-from starter.batch import StartGate
+from starter.backlog import StartGate
 from local_stack.stack import free_port, sandbox_settings
 from starter.stalls import find_stalled
 from tests.factories import eventually, registration_data
