@@ -15,6 +15,8 @@ A 4xx is raised as the SDK raises it (`TwilioRestException`) and mapped by the p
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
 from dataclasses import dataclass, field
 from typing import Any
@@ -328,3 +330,54 @@ class FakeTwilio:
     async def delete_campaign(self, req: CampaignRef) -> Created:
         self._here(Call.DELETE_CAMPAIGN, req).campaigns.pop(req.campaign_sid, None)
         return Created(sid=req.campaign_sid)
+
+
+# ---- held calls (the operator-action tests) -----------------------------------------------------
+# A Twilio write of an operator action held until the test lets it go: a second action sent
+# meanwhile surely arrives while the first one is being applied. A held call is in flight, so the
+# virtual clock does not jump past it either.
+
+class Hold:
+    """Calls of one registration that wait, once reached, until released (at most ``bound`` s of
+    wall time: a test that never releases fails on its assertions rather than hanging)."""
+
+    def __init__(self, calls: tuple[Call, ...], bound: float = 15) -> None:
+        self.calls, self.bound = calls, bound
+        self.reached, self.released = asyncio.Event(), asyncio.Event()
+
+    def release(self) -> None:
+        self.released.set()
+
+    async def at(self, call: Call) -> None:
+        if call in self.calls and not self.released.is_set():
+            self.reached.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.released.wait(), self.bound)
+
+
+class HoldingFakeTwilio(FakeTwilio):
+    """The fake Twilio, where a test can hold the calls an operator action's effect makes (the
+    address update, the bundles' fetch) of one registration: ``fake.hold(workflow_id, call, ...)``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.holds: dict[str, Hold] = {}
+
+    def hold(self, workflow_id: str, *calls: Call) -> Hold:
+        self.holds[workflow_id] = hold = Hold(calls)
+        return hold
+
+    async def _held(self, call: Call) -> None:
+        hold = self.holds.get(activity.info().workflow_id)
+        if hold is not None:
+            await hold.at(call)
+
+    @activity.defn(name=str(Call.UPDATE_ADDRESS))
+    async def update_address(self, req: UpdateAddress) -> Created:
+        await self._held(Call.UPDATE_ADDRESS)
+        return await super().update_address(req)
+
+    @activity.defn(name=str(Call.FETCH_BUNDLE))
+    async def fetch_bundle(self, req: BundleRef) -> BundleState:
+        await self._held(Call.FETCH_BUNDLE)
+        return await super().fetch_bundle(req)
