@@ -45,6 +45,9 @@ FAILURE_PATHS = "failure-paths-ways-forward"
 # Long waits continue as new runs, carrying the registration's state (CarriedState).
 CONTINUE_AS_NEW = "continue-as-new-in-long-waits"
 
+# No OTP re-send once the 30-day deadline has passed: the OTP expires and a person decides.
+NO_RESEND_AFTER_DEADLINE = "no-otp-resend-after-the-deadline"
+
 # What a person does about a refusal, by Twilio's error code (the rest: fix the cause, retry or end).
 REMEDY_BY_CODE = {
     21724: "the brand's 3 self-service updates are used up: ask Twilio Support to resubmit it, then "

@@ -22,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from a2p.requests import CampaignDetails, Correction, MessagingServiceSpec, merge_campaign
     from a2p.timings import human_duration
 
-from workflows.base import FAILURE_PATHS, REMEDY_BY_CODE, Ended, Refused, explanations
+from workflows.base import FAILURE_PATHS, NO_RESEND_AFTER_DEADLINE, REMEDY_BY_CODE, Ended, Refused, explanations
 from workflows.bundles import BundleSteps
 
 # Brand states only a person can resolve: the action to take, in Twilio's Console or with Support.
@@ -210,7 +210,7 @@ class Phases(BundleSteps):
             if self._verified():
                 break
             now = workflow.now()
-            if self._resend_requested or now >= otp.next_resend_at:
+            if self._resend_requested or (now >= otp.next_resend_at and not self._deadline_passed(now)):
                 await self._resend_otp()
             if now >= next_poll and not self._nudged:
                 await self._fetch_brand()
@@ -218,6 +218,12 @@ class Phases(BundleSteps):
         otp.verified_at, otp.next_resend_at = workflow.now(), None
         self.status.waiting_for = None
         self._note("OTP verified: brand is VERIFIED")
+
+    def _deadline_passed(self, now: datetime) -> bool:
+        """A wake-up that finds both the re-send and the deadline due expires the OTP without one
+        more re-send (the deadline is checked next); registrations started before keep re-sending."""
+        deadline = self.status.otp.deadline_at
+        return deadline is not None and now >= deadline and workflow.patched(NO_RESEND_AFTER_DEADLINE)
 
     async def _resend_otp(self) -> None:
         otp = self.status.otp

@@ -10,7 +10,7 @@ import pytest
 from a2p.progress import OperatorDecision, Phase
 from a2p.requests import Correction
 from starter import registrations
-from tests.factories import answer_otp, record_history, wait_phase, wait_until
+from tests.factories import answer_otp, eventually, record_history, wait_phase, wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -225,3 +225,31 @@ async def test_starting_the_same_customer_twice_gives_one_registration(client, s
     assert final.phase == Phase.CANCELLED
     third = await registrations.start_registration(client, settings, request, task_queue=task_queue)
     assert not third.created and third.run_id == first.run_id  # ended registrations are not redone
+
+
+async def test_workers_down_across_the_otp_deadline_expire_it_without_one_more_resend(
+        client, settings, customer, control):
+    """No worker ran while both the next OTP re-send and the deadline came due: when one is back,
+    the OTP expires for a person to decide; no OTP goes to the customer after the deadline."""
+    import time
+    from datetime import timedelta
+
+    from tests.integration.conftest import FAST
+    from worker import running_worker
+
+    queue = "outage-" + customer.subaccount_sid[-8:]
+    request = customer.request(timings=FAST.model_copy(update={
+        "otp_resend_interval": timedelta(seconds=4), "otp_deadline": timedelta(seconds=8)}))
+    async with running_worker(client, settings, task_queue=queue):
+        wid = await start(client, settings, queue, request)
+        waiting = await wait_phase(client, wid, Phase.OTP_VERIFICATION)
+    assert waiting.otp.resends == 0 and waiting.otp.next_resend_at <= waiting.otp.deadline_at
+    # No worker: wait (on the clock the workflow uses) until both have passed.
+    past = (waiting.otp.deadline_at - waiting.started_at).total_seconds() + 1
+    await eventually(lambda: time.time() > waiting.started_at.timestamp() + past, timeout=past + 5,
+                     what="the OTP deadline passing while no worker runs", interval=0.2)
+    async with running_worker(client, settings, task_queue=queue):
+        expired = await wait_phase(client, wid, Phase.OTP_EXPIRED)
+        assert expired.otp.resends == 0, [e.note for e in expired.timeline]
+        assert not (await control.otp_messages(to=request.customer.mobile_number))["messages"][1:]
+        await registrations.cancel(client, wid, "test done")
