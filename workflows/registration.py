@@ -14,7 +14,7 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel, ConfigDict, ValidationError
 
     from a2p.calls import (
-        AssignEntity, BrandState, Call, CreateAddress, CreateAddressDocument, CreateBundle, Created,
+        AssignEntity, BrandState, BundleKind, Call, CreateAddress, CreateAddressDocument, CreateBundle, Created,
         CreateEndUser, RegisterBrand, friendly_name,
     )
     from a2p.constants import (
@@ -118,16 +118,9 @@ class NewRegistration(Phases):
     async def _customer_profile(self) -> None:
         self._enter(Phase.CUSTOMER_PROFILE, "creating the starter customer profile")
         sids, c, acct = self.status.sids, self.identity, self.subaccount_sid
-        profile = await self._call(Call.CREATE_BUNDLE, CreateBundle(
-            subaccount_sid=acct, kind="customer_profile", friendly_name=self._name("starter customer profile"),
-            email=c.email, policy_sid=STARTER_PROFILE_POLICY_SID, status_callback=self.input.status_callback_url,
-        ), Created, "create starter customer profile")
-        sids.customer_profile = profile.sid
-        self.status.statuses.customer_profile = "draft"
-        sids.starter_end_user = (await self._call(Call.CREATE_END_USER, CreateEndUser(
-            subaccount_sid=acct, friendly_name=self._name("starter profile end user"),
-            type=STARTER_PROFILE_END_USER_TYPE, attributes=starter_attributes(c),
-        ), Created, "create starter profile end user")).sid
+        profile = await self._create_bundle("customer_profile", STARTER_PROFILE_POLICY_SID, "starter customer profile")
+        sids.starter_end_user = await self._create_end_user(
+            STARTER_PROFILE_END_USER_TYPE, starter_attributes(c), "starter profile end user")
         a = c.address
         sids.address = (await self._call(Call.CREATE_ADDRESS, CreateAddress(
             subaccount_sid=acct, friendly_name=self._name("address"),
@@ -137,37 +130,51 @@ class NewRegistration(Phases):
         sids.address_document = (await self._call(Call.CREATE_ADDRESS_DOCUMENT, CreateAddressDocument(
             subaccount_sid=acct, friendly_name=self._name("address document"), address_sid=sids.address,
         ), Created, "create address supporting document")).sid
-        for object_sid, what in ((sids.starter_end_user, "end user"), (sids.address_document, "address document"),
-                                 (self.input.primary_customer_profile_sid, "ISV primary customer profile")):
-            await self._call(Call.ASSIGN_ENTITY, AssignEntity(
-                subaccount_sid=acct, kind="customer_profile", bundle_sid=profile.sid, object_sid=object_sid,
-            ), Created, f"assign {what} to customer profile")
-        await self._submit("customer_profile")
-        await self._settle("customer profile")
-        await self._check_bundles(["customer_profile"])
+        await self._assign_and_submit("customer_profile", profile, (
+            (sids.starter_end_user, "end user"), (sids.address_document, "address document"),
+            (self.input.primary_customer_profile_sid, "ISV primary customer profile")))
 
     # ---- section 2: sole proprietor trust bundle ------------------------------------------------
 
     async def _trust_bundle(self) -> None:
         self._enter(Phase.TRUST_BUNDLE, "creating the sole proprietor trust bundle")
-        sids, c, acct = self.status.sids, self.identity, self.subaccount_sid
-        bundle = await self._call(Call.CREATE_BUNDLE, CreateBundle(
-            subaccount_sid=acct, kind="trust_bundle", friendly_name=self._name("sole proprietor trust bundle"),
-            email=c.email, policy_sid=SOLE_PROPRIETOR_TRUST_POLICY_SID, status_callback=self.input.status_callback_url,
-        ), Created, "create sole proprietor trust bundle")
-        sids.trust_bundle = bundle.sid
-        self.status.statuses.trust_bundle = "draft"
-        sids.sole_proprietor_end_user = (await self._call(Call.CREATE_END_USER, CreateEndUser(
-            subaccount_sid=acct, friendly_name=self._name("sole proprietor end user"),
-            type=SOLE_PROPRIETOR_END_USER_TYPE, attributes=self._sole_proprietor_attributes(),
-        ), Created, "create sole proprietor end user")).sid
-        for object_sid, what in ((sids.sole_proprietor_end_user, "end user"), (sids.customer_profile, "customer profile")):
+        sids = self.status.sids
+        bundle = await self._create_bundle("trust_bundle", SOLE_PROPRIETOR_TRUST_POLICY_SID,
+                                           "sole proprietor trust bundle")
+        sids.sole_proprietor_end_user = await self._create_end_user(
+            SOLE_PROPRIETOR_END_USER_TYPE, self._sole_proprietor_attributes(), "sole proprietor end user")
+        await self._assign_and_submit("trust_bundle", bundle, (
+            (sids.sole_proprietor_end_user, "end user"), (sids.customer_profile, "customer profile")))
+
+    # ---- the steps both bundles take (seed 000, sections 1 and 2) ------------------------------
+
+    async def _create_bundle(self, kind: BundleKind, policy_sid: str, what: str) -> str:
+        """Create the bundle, its status callback aimed at this registration; it starts as a draft."""
+        created = await self._call(Call.CREATE_BUNDLE, CreateBundle(
+            subaccount_sid=self.subaccount_sid, kind=kind, friendly_name=self._name(what), email=self.identity.email,
+            policy_sid=policy_sid, status_callback=self.input.status_callback_url,
+        ), Created, f"create {what}")
+        setattr(self.status.sids, kind, created.sid)
+        setattr(self.status.statuses, kind, "draft")
+        return created.sid
+
+    async def _create_end_user(self, end_user_type: str, attributes: dict[str, Any], what: str) -> str:
+        return (await self._call(Call.CREATE_END_USER, CreateEndUser(
+            subaccount_sid=self.subaccount_sid, friendly_name=self._name(what), type=end_user_type,
+            attributes=attributes,
+        ), Created, f"create {what}")).sid
+
+    async def _assign_and_submit(self, kind: BundleKind, bundle_sid: str,
+                                 objects: tuple[tuple[str | None, str], ...]) -> None:
+        """Assign each object to the bundle, submit it, wait the seed's 30 s, check it."""
+        label = kind.replace("_", " ")
+        for object_sid, what in objects:
             await self._call(Call.ASSIGN_ENTITY, AssignEntity(
-                subaccount_sid=acct, kind="trust_bundle", bundle_sid=bundle.sid, object_sid=object_sid,
-            ), Created, f"assign {what} to trust bundle")
-        await self._submit("trust_bundle")
-        await self._settle("trust bundle")
-        await self._check_bundles(["trust_bundle"])
+                subaccount_sid=self.subaccount_sid, kind=kind, bundle_sid=bundle_sid, object_sid=object_sid,
+            ), Created, f"assign {what} to {label}")
+        await self._submit(kind)
+        await self._settle(label)
+        await self._check_bundles([kind])
 
     # ---- section 3: brand ------------------------------------------------------------------------
 
