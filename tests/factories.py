@@ -93,12 +93,12 @@ def _give_up_after(deadline: float, timeout: float, what: str, last: Any) -> Non
 
 
 async def wait_until(client: Client, workflow_id: str, predicate: Callable[[RegistrationStatus], bool],
-                     timeout: float = 30, what: str = "condition") -> RegistrationStatus:
+                     timeout: float = 60, what: str = "condition") -> RegistrationStatus:
     """Query the workflow until ``predicate(status)`` holds, or fail with its last status."""
     return await eventually(lambda: registrations.get_status(client, workflow_id), timeout, what, until=predicate)
 
 
-async def wait_phase(client: Client, workflow_id: str, phase: Phase, timeout: float = 30) -> RegistrationStatus:
+async def wait_phase(client: Client, workflow_id: str, phase: Phase, timeout: float = 60) -> RegistrationStatus:
     return await wait_until(client, workflow_id, lambda s: s.phase == phase, timeout, f"phase {phase}")
 
 

@@ -115,11 +115,11 @@ async def stack(temporal_env):
 
 
 async def wait_until(stack: Stack, workflow_id: str, predicate: Callable[[RegistrationStatus], bool],
-                     timeout: float = 30, what: str = "condition") -> RegistrationStatus:
+                     timeout: float = 60, what: str = "condition") -> RegistrationStatus:
     return await factories.wait_until(stack.client, workflow_id, predicate, timeout, what)
 
 
-async def wait_phase(stack: Stack, workflow_id: str, phase: Phase, timeout: float = 30) -> RegistrationStatus:
+async def wait_phase(stack: Stack, workflow_id: str, phase: Phase, timeout: float = 60) -> RegistrationStatus:
     return await factories.wait_phase(stack.client, workflow_id, phase, timeout)
 
 
