@@ -39,7 +39,7 @@ async def test_legacy_conversion_receives_its_trust_bundle_status_by_callback(st
         attempts = (await stack.control.webhooks())["attempts"]
         return any("/webhooks/trusthub" in a["url"] and a["ok"] for a in attempts) and \
             "bundle_event" in await signals(stack.client, wid)
-    await eventually(delivered, timeout=15, what="the trust bundle's status callback reached the conversion")
+    await eventually(delivered, timeout=45, what="the trust bundle's status callback reached the conversion")
     await answer_otp(stack.control, mobile)
     final = await registrations.final_status(stack.client, wid)
     assert final.phase == Phase.COMPLETED and final.flow == "legacy"
