@@ -21,13 +21,14 @@ import sys
 import time
 import uuid
 from collections import Counter
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from temporalio.api.enums.v1 import EventType, TimeoutType
 
-from a2p.progress import Phase
+from a2p.progress import TERMINAL_PHASES, Phase, RegistrationStatus
 from a2p.requests import RegistrationRequest
 from a2p.calls import friendly_name
 from a2p.timings import Timings
@@ -101,6 +102,21 @@ async def answering_otps(control: SandboxControl):
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+@dataclass(frozen=True)
+class Progress:
+    work_done: int  # timeline entries, over all the registrations
+    in_flight: int  # registrations started and not ended
+
+
+async def progress(client, requests: list[RegistrationRequest]) -> Progress:
+    """How far the registrations are (those a worker does not answer for now count as not started)."""
+    answers = await asyncio.gather(*(registrations.get_status(client, r.workflow_id) for r in requests),
+                                   return_exceptions=True)
+    statuses = [a for a in answers if isinstance(a, RegistrationStatus)]
+    return Progress(work_done=sum(len(s.timeline) for s in statuses),
+                    in_flight=sum(s.phase not in TERMINAL_PHASES and s.phase != Phase.STARTED for s in statuses))
 
 
 async def all_final(client, requests: list[RegistrationRequest], timeout: float):
@@ -240,20 +256,26 @@ async def test_worker_killed_repeatedly_loses_nothing(temporal_env):
         await asyncio.gather(*(registrations.start_registration(client, settings, r, task_queue=queue)
                                for r in requests))
         worker = _worker_process(settings, queue)
-        kills = 0
+        in_flight_at_kills: list[int] = []
         try:
             async with answering_otps(control):
-                for delay in (2.0, 3.0, 4.0):
-                    await asyncio.sleep(delay)  # let it get into the middle of things, then kill it
+                work_done = 0
+                for kill in (1, 2, 3):
+                    # Kill it in the middle of things: once this worker has moved the registrations
+                    # on (20 more timeline entries) while some are still running.
+                    statuses = await eventually(
+                        lambda: progress(client, requests), 120, f"the worker moving registrations on before kill {kill}",
+                        interval=1.0, until=lambda p, before=work_done: p.work_done >= before + 20 and p.in_flight)
                     worker.send_signal(signal.SIGKILL)
                     worker.wait()
-                    kills += 1
+                    in_flight_at_kills.append(statuses.in_flight)
+                    work_done = statuses.work_done
                     worker = _worker_process(settings, queue)
                 finals = await all_final(client, requests, timeout=180)
         finally:
             worker.terminate()
             worker.wait(timeout=20)
-        assert kills == 3
+        assert len(in_flight_at_kills) == 3 and all(in_flight_at_kills), in_flight_at_kills
         assert Counter(f.phase for f in finals) == {Phase.COMPLETED: count}
         await assert_exactly_one_each(control, requests)
 
@@ -274,7 +296,8 @@ async def test_temporal_server_restart_on_the_same_database_loses_nothing(tmp_pa
             async with running_worker(worker_client, settings, task_queue=queue), answering_otps(control):
                 await asyncio.gather(*(registrations.start_registration(env.client, settings, r, task_queue=queue)
                                        for r in requests))
-                await asyncio.sleep(2)
+                await eventually(lambda: progress(env.client, requests), 60, "registrations under way",
+                                 interval=1.0, until=lambda p: p.work_done >= 20 and p.in_flight)
                 await env.shutdown()            # the server goes away mid-run ...
                 await asyncio.sleep(1)
                 env = await start_dev_server(port=port, db_file=db)   # ... and comes back

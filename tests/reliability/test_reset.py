@@ -18,7 +18,7 @@ from a2p.progress import Phase
 from starter import registrations
 from local_stack.stack import sandbox_settings
 from tests.factories import answer_otp, wait_phase
-from tests.reliability.test_faults import TIMINGS, own_sandbox, request_for
+from tests.reliability.test_faults import own_sandbox, request_for
 from worker import running_worker
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

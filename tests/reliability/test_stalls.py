@@ -17,10 +17,10 @@ import httpx
 import pytest
 from temporalio.worker import WorkflowInstance, WorkflowInstanceDetails, WorkflowRunner
 
-from sandbox.testing import async_wait_until
 from starter import registrations
 from local_stack.stack import free_port, sandbox_settings
 from starter.stalls import find_stalled
+from tests.factories import eventually
 from tests.reliability.test_faults import own_sandbox, request_for
 from worker import WORKFLOW_RUNNER, running_worker
 
@@ -46,13 +46,13 @@ async def test_a_registration_no_worker_takes_is_listed_until_a_worker_takes_it(
         request = await a_customer(control, 1)
         queue = f"stall-{uuid.uuid4().hex[:6]}"  # no worker polls it yet
         await registrations.start_registration(client, settings, request, task_queue=queue)
-        await async_wait_until(lambda: _has(client, request.workflow_id, "SCHEDULED"), timeout=30, interval=0.5)
+        await eventually(lambda: _has(client, request.workflow_id, "SCHEDULED"), 30, "a workflow task scheduled", 0.5)
         listed = {s["workflow_id"]: s for s in await a2p_list_stalled(settings)}
         assert listed[request.workflow_id]["task_state"] == "SCHEDULED"
         assert listed[request.workflow_id]["heal"].startswith(
             f"temporal workflow reset --workflow-id {request.workflow_id} ")
         async with running_worker(client, settings, task_queue=queue):
-            await async_wait_until(lambda: _gone(client, request.workflow_id), timeout=30, interval=0.5)
+            await eventually(lambda: _gone(client, request.workflow_id), 30, "the stall gone", 0.5)
         await client.get_workflow_handle(request.workflow_id).terminate("test done")
 
 
@@ -132,14 +132,14 @@ async def test_a_worker_that_holds_a_workflow_task_fails_its_health_check_and_th
                     r = await http.get(health)
                     return r.status_code == 503 and "stopped completing" in r.json()["problem"]
 
-                await async_wait_until(unhealthy, timeout=20, interval=0.2)
+                await eventually(unhealthy, 30, "the worker's health check failing", 0.2)
                 # Listed while the worker holds it (STARTED), or once Temporal gave up on this
                 # attempt and it waits for the stuck worker again (SCHEDULED).
-                await async_wait_until(lambda: _listed(client, request.workflow_id), timeout=30, interval=0.5)
+                await eventually(lambda: _listed(client, request.workflow_id), 30, "the registration listed as stalled", 0.5)
                 print(f"\nstalled: {(await stalled_ids(client))}; health: {(await http.get(health)).json()}")
 
                 runner.release.set()   # the worker completes what it holds again: healthy
-                await async_wait_until(lambda: _healthy(http, health), timeout=30, interval=0.5)
+                await eventually(lambda: _healthy(http, health), 30, "the worker healthy again", 0.5)
         finally:
             runner.release.set()
             await client.get_workflow_handle(request.workflow_id).terminate("test done")
