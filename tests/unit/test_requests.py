@@ -171,9 +171,14 @@ def test_models_are_frozen() -> None:
         request.isv_customer_id = "other"  # type: ignore[misc]
 
 
-def test_json_schema_is_available() -> None:
-    for model in (RegistrationRequest, LegacyConversionRequest, Correction):
-        json.dumps(model.model_json_schema())
+def test_json_schema_names_what_each_request_requires() -> None:
+    """The schemas the API documents: a signup service builds its requests from them."""
+    schemas = {m.__name__: json.loads(json.dumps(m.model_json_schema()))
+               for m in (RegistrationRequest, LegacyConversionRequest, Correction)}
+    assert {"isv_customer_id", "customer", "messaging_service"} <= set(schemas["RegistrationRequest"]["required"])
+    assert {"isv_customer_id", "trust_bundle_sid", "brand_sid"} <= set(schemas["LegacyConversionRequest"]["required"])
+    assert "required" not in schemas["Correction"]  # any subset of the fields
+    assert {"email", "address", "mobile_number", "campaign"} <= set(schemas["Correction"]["properties"])
 
 
 def test_vertical_matches_constants() -> None:
