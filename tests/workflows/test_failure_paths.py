@@ -15,10 +15,10 @@ import pytest
 from temporalio.client import WorkflowUpdateStage
 
 from a2p.calls import Call, TwilioError
-from a2p.progress import BundleEvent, OperatorDecision, Phase, RegistrationStatus
+from a2p.progress import TERMINAL_PHASES, BundleEvent, OperatorDecision, Phase, RegistrationStatus
 from a2p.requests import Correction, RegistrationRequest
 from starter import registrations
-from tests.factories import wait_phase, wait_until
+from tests.factories import record_history, wait_phase, wait_until
 from tests.workflows.conftest import new_request
 from tests.workflows.fake_twilio import APPROVED_BRAND, Account, Review, brand_failed, campaign_failed, rejected
 
@@ -44,8 +44,14 @@ def profile_sid(status: RegistrationStatus) -> str:
     return status.sids.customer_profile
 
 
+async def ended(client, workflow_id: str) -> RegistrationStatus:
+    """The registration's last status; a registration stuck (parked) fails the test with its status."""
+    await wait_until(client, workflow_id, lambda s: s.phase in TERMINAL_PHASES, what="the registration's end")
+    return await registrations.final_status(client, workflow_id)
+
+
 async def completed(client, workflow_id: str) -> RegistrationStatus:
-    final = await registrations.final_status(client, workflow_id)
+    final = await ended(client, workflow_id)
     assert final.phase == Phase.COMPLETED, final.model_dump_json(indent=1)
     return final
 
@@ -138,6 +144,7 @@ async def test_starter_profile_correction_resubmits_profile_then_trust_bundle_th
     assert account.end_users[final.sids.starter_end_user]["attributes"]["email"] == "jane.doe@example.com"
     assert profile.submissions == 2 and account.bundles[final.sids.trust_bundle].submissions == 2
     assert account.count(Call.REGISTER_BRAND) == 1 and account.count(Call.UPDATE_BRAND) == 1
+    await record_history(client, wid, "new_registration_profile_correction_brand_update")
 
 
 # ---- campaign --------------------------------------------------------------------------------
@@ -176,7 +183,7 @@ async def test_campaign_suspended_waits_for_a_person(client, ts_settings, ts_que
     status = await registrations.decide(client, wid, OperatorDecision(action="retry"))
     assert status.phase == Phase.NEEDS_ATTENTION and account.count(Call.FETCH_CAMPAIGN) == fetched + 1
     await registrations.decide(client, wid, OperatorDecision(action="end"))
-    final = await registrations.final_status(client, wid)
+    final = await ended(client, wid)
     assert final.phase == Phase.FAILED and final.statuses.campaign == "SUSPENDED"
     assert account.count(Call.CREATE_CAMPAIGN) == 1
 
@@ -207,7 +214,7 @@ async def test_brand_state_only_a_person_can_resolve_is_parked_once(
     assert status.phase == Phase.NEEDS_ATTENTION and parked_twice(status)
     assert account.count(Call.FETCH_BRAND) == fetched + 1 and account.count(Call.RESEND_OTP) == 0
     await registrations.decide(client, wid, OperatorDecision(action="end"))
-    final = await registrations.final_status(client, wid)
+    final = await ended(client, wid)
     assert final.phase == Phase.FAILED and final.statuses.brand == brand_status
     assert account.count(Call.CREATE_CAMPAIGN) == 0
 
@@ -225,6 +232,7 @@ async def test_suspended_brand_carries_on_once_support_reinstated_it(client, ts_
     assert status.phase == Phase.OTP_VERIFICATION  # answered with the status after its effect
     final = await completed(client, wid)
     assert final.otp.resends == 1 and final.brand_updates_used == 0
+    await record_history(client, wid, "new_registration_brand_suspended_then_reinstated")
 
 
 async def test_brand_in_review_is_still_a_review(client, ts_settings, ts_queue, fake):
@@ -257,7 +265,7 @@ async def test_update_limit_reached_at_twilio_is_parked_for_support(client, ts_s
     assert any(x.startswith("21724") for x in status.problem.explanations)
     assert status.brand_updates_used == 3 and account.count(Call.UPDATE_BRAND) == 1
     await registrations.decide(client, wid, OperatorDecision(action="end"))
-    assert (await registrations.final_status(client, wid)).phase == Phase.FAILED
+    assert (await ended(client, wid)).phase == Phase.FAILED
     assert account.count(Call.UPDATE_BRAND) == 1 and account.count(Call.REGISTER_BRAND) == 1
 
 
