@@ -298,3 +298,24 @@ async def test_otp_resend_refused_because_the_customer_answered_meanwhile_carrie
     assert any(e.note.startswith("OTP re-send refused") for e in final.timeline)
     assert not any(e.phase == Phase.NEEDS_ATTENTION for e in final.timeline)
     assert account.count(Call.RESEND_OTP) == 1 and account.count(Call.CREATE_CAMPAIGN) == 1
+
+
+async def test_otp_resend_requested_as_a_poll_finds_the_brand_verified_is_answered(client, ts_settings, ts_queue, fake):
+    # The poll's answer (VERIFIED: the customer replied YES) is on its way when an operator asks
+    # for a re-send: nothing is re-sent, the request is answered, and later actions are taken.
+    request, account = prepare(fake)
+    account.hold = lambda call, req: call == Call.FETCH_BRAND and account.count(Call.FETCH_BRAND) == 2
+    account.campaign_reviews = [Review("SUSPENDED")]  # then a person is needed again
+    wid = await start(client, ts_settings, ts_queue, request)
+    await until(lambda: Call.FETCH_BRAND in account.holding, "the first poll of the OTP wait")
+
+    update = await client.get_workflow_handle(wid).start_update(
+        "resend_otp", wait_for_stage=WorkflowUpdateStage.ACCEPTED, result_type=RegistrationStatus)
+    account.hold = None
+    status = await asyncio.wait_for(update.result(), 30)
+    assert status.statuses.identity == "VERIFIED" and status.otp.resends == 0
+    assert account.count(Call.RESEND_OTP) == 0
+
+    await wait_phase(client, wid, Phase.NEEDS_ATTENTION)
+    await registrations.decide(client, wid, OperatorDecision(action="end"))  # not refused as "being applied"
+    assert (await ended(client, wid)).phase == Phase.FAILED
