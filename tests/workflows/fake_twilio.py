@@ -164,15 +164,6 @@ class FakeTwilio:
                                                         message, code=code))
         return account
 
-    async def _answer(self, call: Call, req: Any, answer: Any) -> Any:
-        """Return ``answer`` once the account's `hold` lets it go (failure paths)."""
-        account = self.accounts[activity.info().workflow_id]
-        while account.hold is not None and account.hold(call, req):
-            account.holding.add(call)
-            await asyncio.sleep(0.02)
-        account.holding.discard(call)
-        return answer
-
     def activities(self) -> list[Any]:
         """Every fake except the OTP re-send (which runs on the rate-limited queue)."""
         return [getattr(self, str(call)) for call in Call if call != Call.RESEND_OTP]
@@ -352,3 +343,14 @@ class FakeTwilio:
     async def delete_campaign(self, req: CampaignRef) -> Created:
         self._here(Call.DELETE_CAMPAIGN, req).campaigns.pop(req.campaign_sid, None)
         return Created(sid=req.campaign_sid)
+
+    # ---- failure paths: an answer Twilio is slow to send ----------------------------------------
+
+    async def _answer(self, call: Call, req: Any, answer: Any) -> Any:
+        """Return ``answer`` once the account's `hold` lets it go (failure paths)."""
+        account = self.accounts[activity.info().workflow_id]
+        while account.hold is not None and account.hold(call, req):
+            account.holding.add(call)
+            await asyncio.sleep(0.02)
+        account.holding.discard(call)
+        return answer
