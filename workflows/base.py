@@ -42,6 +42,11 @@ MAX_SEEN_EVENTS = 64
 # this patch: registrations started before it keep the old way at each such point.
 FAILURE_PATHS = "failure-paths-ways-forward"
 
+# An OTP re-send requested while the brand turned out VERIFIED (a poll, a webhook, a refused
+# re-send) is answered once the OTP wait ends: before, it stayed "being applied" to the end,
+# refusing every later action.
+OTP_REQUEST_ANSWERED = "otp-resend-request-answered-when-verified"
+
 # Long waits continue as new runs, carrying the registration's state (CarriedState).
 CONTINUE_AS_NEW = "continue-as-new-in-long-waits"
 

@@ -22,7 +22,9 @@ with workflow.unsafe.imports_passed_through():
     from a2p.requests import CampaignDetails, Correction, MessagingServiceSpec, merge_campaign
     from a2p.timings import human_duration
 
-from workflows.base import FAILURE_PATHS, NO_RESEND_AFTER_DEADLINE, REMEDY_BY_CODE, Ended, Refused, explanations
+from workflows.base import (
+    FAILURE_PATHS, NO_RESEND_AFTER_DEADLINE, OTP_REQUEST_ANSWERED, REMEDY_BY_CODE, Ended, Refused, explanations,
+)
 from workflows.bundles import BundleSteps
 
 # Brand states only a person can resolve: the action to take, in Twilio's Console or with Support.
@@ -217,6 +219,9 @@ class Phases(BundleSteps):
                 next_poll = workflow.now() + next(delays)
         otp.verified_at, otp.next_resend_at = workflow.now(), None
         self.status.waiting_for = None
+        if self._resend_requested and workflow.patched(OTP_REQUEST_ANSWERED):
+            self._take()  # nothing left to re-send: answered when the workflow waits again
+            self._resend_requested = False
         self._note("OTP verified: brand is VERIFIED")
 
     def _deadline_passed(self, now: datetime) -> bool:

@@ -3,8 +3,6 @@ compressed timings: each test asserts the final state a user would see and what 
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from a2p.progress import OperatorDecision, Phase
@@ -143,57 +141,6 @@ async def test_brand_failed_for_overused_mobile_is_corrected_and_updated(client,
     final = await result(client, wid)
     assert final.phase == Phase.COMPLETED and final.brand_updates_used == 1
     await assert_one_of_each(customer)
-
-
-async def test_otp_answered_after_two_resends(client, settings, task_queue, customer, control):
-    request = customer.request()
-    mobile = request.customer.mobile_number
-    wid = await start(client, settings, task_queue, request)
-    await wait_phase(client, wid, Phase.OTP_VERIFICATION)
-
-    # The workflow re-sends every otp_resend_interval (3 s here); the sandbox's clock moves 24 h
-    # with each, so every OTP has expired on the sandbox when the next one goes out.
-    for resends in (1, 2):
-        await control.advance_clock(24 * 3600)
-        await wait_until(client, wid, lambda s, n=resends: s.otp.resends >= n, what=f"re-send {resends}")
-    messages = [m for m in (await control.otp_messages(to=mobile))["messages"] if "replying YES" in m["body"]]
-    assert len(messages) == 3
-    reply = await control.reply_otp(mobile, "YES")
-    assert reply["accepted"], reply
-    final = await result(client, wid)
-    assert final.phase == Phase.COMPLETED and final.otp.resends >= 2 and final.otp.sent >= 3
-
-
-async def test_otp_never_answered_expires_and_waits_for_an_operator(client, settings, task_queue, customer, control):
-    from datetime import timedelta
-
-    from tests.integration.conftest import FAST
-
-    timings = FAST.model_copy(update={"otp_resend_interval": timedelta(seconds=2), "otp_deadline": timedelta(seconds=5)})
-    request = customer.request(timings=timings)
-    wid = await start(client, settings, task_queue, request)
-
-    status = await wait_phase(client, wid, Phase.OTP_EXPIRED, timeout=40)
-    assert status.otp.resends >= 1 and status.problem.source == "otp"
-    assert status.problem.accepts == ["resend_otp_and_wait", "end"]
-    listed = await wait_until_listed(client, wid, "OTP_EXPIRED")
-    assert listed["identity_status"] == "UNVERIFIED"
-
-    await registrations.decide(client, wid, OperatorDecision(action="end"))
-    final = await result(client, wid)
-    assert final.phase == Phase.FAILED and final.statuses.identity == "UNVERIFIED"
-
-
-async def wait_until_listed(client, workflow_id: str, phase: str, timeout: float = 15) -> dict:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for row in await registrations.list_registrations(client, phase=phase):
-            if row["workflow_id"] == workflow_id:
-                return row
-        await asyncio.sleep(0.3)
-    raise AssertionError(f"{workflow_id} not listed with A2PPhase = {phase}")
 
 
 async def test_worker_restart_mid_registration_completes_without_duplicates(

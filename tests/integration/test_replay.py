@@ -3,7 +3,8 @@
 A change that would break registrations already running (they live for weeks) fails here; put
 such changes behind `workflow.patched`. Record new histories with
 `A2P_RECORD_HISTORIES=1 python3 dev.py test tests/integration/test_registration.py
-tests/integration/test_failure_paths.py` (conversions: `tests/integration/test_conversion.py -k happy_path`)."""
+tests/integration/test_failure_paths.py tests/workflows/test_failure_paths.py` (conversions:
+`tests/integration/test_conversion.py -k happy_path`)."""
 
 from __future__ import annotations
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,6 +116,15 @@ class Account:
     verify_after_resends: int | None = 0   # OTP re-sends before the customer replies YES; None: never
     refuse: dict[Call, tuple[int, str]] = field(default_factory=dict)  # a call Twilio answers 4xx to
     otp_resends: int = 0
+    # ---- failure paths: what Twilio does outside the review scripts ----
+    # Changes to an APPROVED brand outside any review (Support suspends it, TCR expires it, a deletion
+    # in the Console): each status fetch of an APPROVED brand takes the next one.
+    approved_brand_changes: list[Review] = field(default_factory=list)
+    refuse_status: dict[Call, int] = field(default_factory=dict)  # HTTP status of a `refuse` (default 400)
+    # A call whose answer Twilio is slow to send while this says so (the registration stays where it
+    # is, its clock stopped: a call is in flight); `holding` is what is being held now.
+    hold: Callable[[Call, Any], bool] | None = None
+    holding: set[Call] = field(default_factory=set)
 
     def count(self, call: Call) -> int:
         return sum(1 for c, _ in self.calls if c == call)
@@ -151,7 +161,8 @@ class FakeTwilio:
         account.calls.append((call, req))
         if call in account.refuse:
             code, message = account.refuse[call]
-            raise to_activity_error(TwilioRestException(400, "https://fake.twilio", message, code=code))
+            raise to_activity_error(TwilioRestException(account.refuse_status.get(call, 400), "https://fake.twilio",
+                                                        message, code=code))
         return account
 
     def activities(self) -> list[Any]:
@@ -167,7 +178,7 @@ class FakeTwilio:
     async def create_bundle(self, req: CreateBundle) -> Created:
         a, sid = self._here(Call.CREATE_BUNDLE, req), new_sid("BU")
         a.bundles[sid] = Bundle(kind=req.kind, email=req.email)
-        return Created(sid=sid)
+        return await self._answer(Call.CREATE_BUNDLE, req, Created(sid=sid))
 
     @activity.defn(name=str(Call.CREATE_END_USER))
     async def create_end_user(self, req: CreateEndUser) -> Created:
@@ -254,14 +265,17 @@ class FakeTwilio:
     async def fetch_brand(self, req: BrandRef) -> BrandState:
         a = self._here(Call.FETCH_BRAND, req)
         brand = a.brands[req.brand_sid]
+        if brand.status == "APPROVED" and a.approved_brand_changes:  # changed outside any review
+            change = a.approved_brand_changes.pop(0)
+            brand.status, brand.identity_status, brand.errors = change.status, change.identity_status, change.errors
         if brand.status == "PENDING":  # the review of the registration (or update) comes out
             review = a.brand_reviews.pop(0) if a.brand_reviews else APPROVED_BRAND
             brand.status, brand.identity_status, brand.errors = review.status, review.identity_status, review.errors
         elif (brand.status == "APPROVED" and brand.identity_status == "UNVERIFIED"
               and a.verify_after_resends is not None and a.otp_resends >= a.verify_after_resends):
             brand.identity_status = "VERIFIED"  # the customer replied YES
-        return BrandState(sid=req.brand_sid, status=brand.status, identity_status=brand.identity_status,
-                          errors=list(brand.errors))
+        return await self._answer(Call.FETCH_BRAND, req, BrandState(
+            sid=req.brand_sid, status=brand.status, identity_status=brand.identity_status, errors=list(brand.errors)))
 
     @activity.defn(name=str(Call.UPDATE_BRAND))
     async def update_brand(self, req: BrandRef) -> BrandState:
@@ -331,6 +345,16 @@ class FakeTwilio:
         self._here(Call.DELETE_CAMPAIGN, req).campaigns.pop(req.campaign_sid, None)
         return Created(sid=req.campaign_sid)
 
+    # ---- failure paths: an answer Twilio is slow to send ----------------------------------------
+
+    async def _answer(self, call: Call, req: Any, answer: Any) -> Any:
+        """Return ``answer`` once the account's `hold` lets it go (failure paths)."""
+        account = self.accounts[activity.info().workflow_id]
+        while account.hold is not None and account.hold(call, req):
+            account.holding.add(call)
+            await asyncio.sleep(0.02)
+        account.holding.discard(call)
+        return answer
 
 # ---- held calls (the operator-action tests) -----------------------------------------------------
 # A Twilio write of an operator action held until the test lets it go: a second action sent

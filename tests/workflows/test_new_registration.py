@@ -14,7 +14,7 @@ from a2p.progress import OperatorDecision, Phase
 from a2p.requests import Correction
 from a2p.timings import Timings
 from starter import registrations
-from tests.factories import wait_phase, wait_until
+from tests.factories import wait_phase, wait_until, wait_until_listed
 from tests.workflows.conftest import new_request
 from tests.workflows.fake_twilio import brand_failed, campaign_failed, rejected
 
@@ -37,7 +37,7 @@ async def test_happy_path_completes_with_production_timings(client, ts_settings,
     assert final.phase == Phase.COMPLETED, final.problem
     assert (final.statuses.brand, final.statuses.identity, final.statuses.campaign) == ("APPROVED", "VERIFIED",
                                                                                       "VERIFIED")
-    assert final.otp.resends == 2 and account.otp_resends == 2
+    assert final.otp.resends == 2 and account.otp_resends == 2 and final.otp.sent == 3
     assert final.finished_at - final.started_at > 2 * DAY  # two 24 h re-send intervals, in virtual time
     assert account.count(Call.CREATE_CAMPAIGN) == 1 and account.count(Call.REGISTER_BRAND) == 1
     assert list(account.services.values()) == [[request.messaging_service.phone_number_sid]]
@@ -126,6 +126,9 @@ async def test_otp_resent_every_24_h_until_the_30_day_deadline_then_the_operator
         registered = next(e.at for e in expired.timeline if e.note.startswith("brand registered"))
         assert expired.otp.deadline_at == registered + timedelta(days=30)
         assert "did not verify the OTP within 30 days" in expired.problem.summary
+        assert expired.problem.source == "otp" and expired.problem.accepts == ["resend_otp_and_wait", "end"]
+        listed = await wait_until_listed(client, request.workflow_id, "OTP_EXPIRED")
+        assert listed["identity_status"] == "UNVERIFIED"
 
     accounts[waited.workflow_id].verify_after_resends = 30  # the customer answers the next one
     await registrations.decide(client, waited.workflow_id, OperatorDecision(action="resend_otp_and_wait"))
@@ -137,7 +140,7 @@ async def test_otp_resent_every_24_h_until_the_30_day_deadline_then_the_operator
         await registrations.decide(client, ended.workflow_id, OperatorDecision(action="retry"))
     await registrations.decide(client, ended.workflow_id, OperatorDecision(action="end", reason="customer left"))
     final = await registrations.final_status(client, ended.workflow_id)
-    assert final.phase == Phase.FAILED and final.problem.source == "otp"
+    assert final.phase == Phase.FAILED and final.problem.source == "otp" and final.statuses.identity == "UNVERIFIED"
     assert accounts[ended.workflow_id].count(Call.CREATE_CAMPAIGN) == 0
 
 

@@ -1,0 +1,321 @@
+"""Every Twilio failure of a NEW registration has a way forward: NewRegistration on the time-skipping
+server with fake Twilio, at the production timings. Each test asserts where the registration ends
+and which Twilio calls were made — no brand update spent in vain, nothing sent to TCR on data Twilio
+already rejected, never two live campaigns, and states only a person can resolve parked once with
+the action to take. (The FAILED campaign corrected by an edit stays end to end, on the sandbox:
+tests/integration/test_failure_paths.py.)"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import pytest
+from temporalio.client import WorkflowUpdateStage
+
+from a2p.calls import Call, TwilioError
+from a2p.progress import TERMINAL_PHASES, BundleEvent, OperatorDecision, Phase, RegistrationStatus
+from a2p.requests import Correction, RegistrationRequest
+from starter import registrations
+from tests.factories import record_history, wait_phase, wait_until
+from tests.workflows.conftest import new_request
+from tests.workflows.fake_twilio import APPROVED_BRAND, Account, Review, brand_failed, campaign_failed, rejected
+
+DISPOSABLE = "The email address jane@disposable.test is from a disposable email provider"
+FLOW_WITH_OPT_IN = ("Customers opt in by texting JOIN to the number on the bakery's counter sign; "
+                    "consent is recorded at sign up.")
+
+
+def prepare(fake, **changes) -> tuple[RegistrationRequest, Account]:
+    """A new customer and its Twilio account, for the test to script before it starts."""
+    request = new_request(**changes)
+    return request, fake.account(request.workflow_id)
+
+
+async def start(client, ts_settings, ts_queue, request: RegistrationRequest) -> str:
+    started = await registrations.start_registration(client, ts_settings, request, task_queue=ts_queue)
+    assert started.created
+    return started.workflow_id
+
+
+def profile_sid(status: RegistrationStatus) -> str:
+    assert status.sids.customer_profile is not None
+    return status.sids.customer_profile
+
+
+async def ended(client, workflow_id: str) -> RegistrationStatus:
+    """The registration's last status; a registration stuck (parked) fails the test with its status."""
+    await wait_until(client, workflow_id, lambda s: s.phase in TERMINAL_PHASES, what="the registration's end")
+    return await registrations.final_status(client, workflow_id)
+
+
+async def completed(client, workflow_id: str) -> RegistrationStatus:
+    final = await ended(client, workflow_id)
+    assert final.phase == Phase.COMPLETED, final.model_dump_json(indent=1)
+    return final
+
+
+async def until(condition: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    """Wait until the fake's state says ``condition`` (no sleep-and-hope)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+def parked_twice(status: RegistrationStatus) -> bool:
+    return sum(e.phase == Phase.NEEDS_ATTENTION for e in status.timeline) >= 2
+
+
+# ---- customer profile ------------------------------------------------------------------------
+
+
+async def test_rejected_email_is_fixed_on_the_bundle_and_no_brand_update_is_spent(
+        client, ts_settings, ts_queue, fake):
+    # The profile's review comes out within the 30 s settle wait: seen before the brand is registered.
+    request, account = prepare(fake, customer__email="jane@disposable.test")
+    account.bundle_reviews["customer_profile"] = [rejected(DISPOSABLE)]
+    wid = await start(client, ts_settings, ts_queue, request)
+
+    status = await wait_phase(client, wid, Phase.NEEDS_ATTENTION)
+    assert status.problem.source == "customer_profile" and "disposable" in status.problem.summary
+    assert "email" in status.problem.correction_fields and "correction" in status.problem.accepts
+    assert account.count(Call.REGISTER_BRAND) == 0
+
+    await registrations.correct(client, wid, Correction(email="jane.doe@example.com"))
+    final = await completed(client, wid)
+    assert final.brand_updates_used == 0
+    profile = account.bundles[final.sids.customer_profile]
+    assert profile.email == "jane.doe@example.com"  # where Twilio's email check runs
+    assert account.count(Call.REGISTER_BRAND) == 1 and account.count(Call.UPDATE_BRAND) == 0
+    # submit, email update, resubmit
+    assert profile.submissions == 2 and [a.bundle_sid for a in account.args(Call.UPDATE_BUNDLE)] == [profile_sid(final)]
+
+
+async def test_profile_rejected_during_the_trust_bundle_phase_stops_before_tcr(client, ts_settings, ts_queue, fake):
+    request, account = prepare(fake, customer__email="jane@disposable.test")
+    # Hold the registration in its trust bundle phase: Twilio is slow to answer the trust bundle's create.
+    account.hold = lambda call, req: call == Call.CREATE_BUNDLE and req.kind == "trust_bundle"
+    wid = await start(client, ts_settings, ts_queue, request)
+    await until(lambda: Call.CREATE_BUNDLE in account.holding, "the trust bundle's create")
+
+    # The profile's review rejects it meanwhile; the status callback, as the registration service signals it.
+    status = await wait_phase(client, wid, Phase.TRUST_BUNDLE)
+    profile = account.bundles[profile_sid(status)]
+    profile.status, profile.errors = "twilio-rejected", (TwilioError(message=DISPOSABLE),)
+    await client.get_workflow_handle(wid).signal("bundle_event", BundleEvent(
+        bundle_sid=profile_sid(status), status="twilio-rejected", failure_reason=DISPOSABLE))
+    account.hold = None
+
+    status = await wait_phase(client, wid, Phase.NEEDS_ATTENTION)
+    assert status.problem.source == "customer_profile" and "disposable" in status.problem.summary
+    assert status.sids.trust_bundle is not None and status.sids.brand is None
+    assert account.count(Call.REGISTER_BRAND) == 0
+
+    await registrations.correct(client, wid, Correction(email="jane.doe@example.com"))
+    final = await completed(client, wid)
+    assert final.brand_updates_used == 0 and account.count(Call.REGISTER_BRAND) == 1
+    assert account.bundles[final.sids.customer_profile].submissions == 2
+
+
+async def test_starter_profile_correction_resubmits_profile_then_trust_bundle_then_updates_the_brand(
+        client, ts_settings, ts_queue, fake):
+    # The profile's rejection surfaces only after the brand was registered (its review longer than
+    # the settle wait, no callback): the brand FAILS on the rejected profile.
+    request, account = prepare(fake, customer__email="jane@disposable.test")
+    account.brand_reviews = [brand_failed(30701, "Bundle is twilio-rejected: " + DISPOSABLE)]
+    wid = await start(client, ts_settings, ts_queue, request)
+    status = await wait_phase(client, wid, Phase.NEEDS_ATTENTION)
+    assert status.problem.source == "brand" and status.statuses.brand == "FAILED"
+    assert any(e.code == 30701 for e in status.problem.errors)
+    profile = account.bundles[profile_sid(status)]
+    profile.status, profile.errors = "twilio-rejected", (TwilioError(message=DISPOSABLE),)  # as Twilio has it by now
+
+    await registrations.correct(client, wid, Correction(email="jane.doe@example.com"))
+    final = await completed(client, wid)
+    assert final.brand_updates_used == 1 and account.brands[final.sids.brand].updates == 1
+    notes = [e.note for e in final.timeline]
+    order = [next(i for i, n in enumerate(notes) if n.startswith(prefix) and i > notes.index("correction applied"))
+             for prefix in ("customer profile submitted", "trust bundle submitted", "brand updated")]
+    assert order == sorted(order), notes
+    assert profile.email == "jane.doe@example.com"
+    assert account.end_users[final.sids.starter_end_user]["attributes"]["email"] == "jane.doe@example.com"
+    assert profile.submissions == 2 and account.bundles[final.sids.trust_bundle].submissions == 2
+    assert account.count(Call.REGISTER_BRAND) == 1 and account.count(Call.UPDATE_BRAND) == 1
+    await record_history(client, wid, "new_registration_profile_correction_brand_update")
+
+
+# ---- campaign --------------------------------------------------------------------------------
+
+
+async def test_campaign_twilio_will_not_edit_is_deleted_and_created_again(client, ts_settings, ts_queue, fake):
+    request, account = prepare(fake)
+    account.campaign_reviews = [campaign_failed(30896, "Opt-in information is missing")]
+    wid = await start(client, ts_settings, ts_queue, request)
+    status = await wait_phase(client, wid, Phase.NEEDS_ATTENTION)
+    assert status.problem.source == "campaign" and status.problem.correction_fields == ["campaign"]
+    first = status.sids.campaign
+
+    account.refuse[Call.UPDATE_CAMPAIGN], account.refuse_status[Call.UPDATE_CAMPAIGN] = (20004, "Method not allowed"), 405
+    await registrations.correct(client, wid, Correction(campaign={"message_flow": FLOW_WITH_OPT_IN}))
+    final = await completed(client, wid)
+    assert final.statuses.campaign == "VERIFIED" and final.sids.campaign != first
+    assert list(account.campaigns) == [final.sids.campaign]  # never two live campaigns
+    assert account.count(Call.UPDATE_CAMPAIGN) == 1 and account.count(Call.DELETE_CAMPAIGN) == 1
+    assert account.count(Call.CREATE_CAMPAIGN) == 2
+    assert account.args(Call.CREATE_CAMPAIGN)[-1].campaign["message_flow"] == FLOW_WITH_OPT_IN
+    calls = [c for c, _ in account.calls]
+    assert calls.index(Call.DELETE_CAMPAIGN) < max(i for i, c in enumerate(calls) if c == Call.CREATE_CAMPAIGN)
+
+
+async def test_campaign_suspended_waits_for_a_person(client, ts_settings, ts_queue, fake):
+    request, account = prepare(fake)
+    account.campaign_reviews = [Review("SUSPENDED")]
+    wid = await start(client, ts_settings, ts_queue, request)
+    status = await wait_phase(client, wid, Phase.NEEDS_ATTENTION)
+    assert status.problem.source == "campaign" and status.problem.accepts == ["retry", "end"]
+    assert "Support" in status.problem.remedy and "SUSPENDED" in status.problem.summary
+    fetched = account.count(Call.FETCH_CAMPAIGN)
+
+    # 'retry' re-reads the campaign once; still SUSPENDED, it is parked again.
+    status = await registrations.decide(client, wid, OperatorDecision(action="retry"))
+    assert status.phase == Phase.NEEDS_ATTENTION and account.count(Call.FETCH_CAMPAIGN) == fetched + 1
+    await registrations.decide(client, wid, OperatorDecision(action="end"))
+    final = await ended(client, wid)
+    assert final.phase == Phase.FAILED and final.statuses.campaign == "SUSPENDED"
+    assert account.count(Call.CREATE_CAMPAIGN) == 1
+
+
+# ---- brand states a person must resolve ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("brand_status, remedy", [
+    ("SUSPENDED", "Twilio Support"),
+    ("EXPIRED", "deleted"),
+    ("DELETION_PENDING", "being deleted"),
+    ("DELETION_FAILED", "Twilio Support"),
+])
+async def test_brand_state_only_a_person_can_resolve_is_parked_once(
+        client, ts_settings, ts_queue, fake, brand_status, remedy):
+    request, account = prepare(fake)
+    account.verify_after_resends = None
+    # While the registration waits for the OTP, the brand changes (Support, TCR, a deletion in the Console).
+    account.approved_brand_changes = [Review(brand_status, identity_status="UNVERIFIED")]
+    wid = await start(client, ts_settings, ts_queue, request)
+
+    status = await wait_phase(client, wid, Phase.NEEDS_ATTENTION)
+    assert status.problem.source == "brand" and status.problem.accepts == ["retry", "end"]
+    assert remedy in status.problem.remedy and brand_status in status.problem.summary
+    fetched = account.count(Call.FETCH_BRAND)
+    # 'retry' re-reads the brand once; still in that state, it is parked again — no loop.
+    status = await registrations.decide(client, wid, OperatorDecision(action="retry"))
+    assert status.phase == Phase.NEEDS_ATTENTION and parked_twice(status)
+    assert account.count(Call.FETCH_BRAND) == fetched + 1 and account.count(Call.RESEND_OTP) == 0
+    await registrations.decide(client, wid, OperatorDecision(action="end"))
+    final = await ended(client, wid)
+    assert final.phase == Phase.FAILED and final.statuses.brand == brand_status
+    assert account.count(Call.CREATE_CAMPAIGN) == 0
+
+
+async def test_suspended_brand_carries_on_once_support_reinstated_it(client, ts_settings, ts_queue, fake):
+    request, account = prepare(fake)
+    account.verify_after_resends = 1  # the customer answers the OTP re-sent after the suspension
+    account.approved_brand_changes = [Review("SUSPENDED", identity_status="UNVERIFIED")]
+    wid = await start(client, ts_settings, ts_queue, request)
+    status = await wait_phase(client, wid, Phase.NEEDS_ATTENTION)
+    brand = account.brands[status.sids.brand]
+    brand.status, brand.identity_status = APPROVED_BRAND.status, APPROVED_BRAND.identity_status  # Support reinstated it
+
+    status = await registrations.decide(client, wid, OperatorDecision(action="retry"))
+    assert status.phase == Phase.OTP_VERIFICATION  # answered with the status after its effect
+    final = await completed(client, wid)
+    assert final.otp.resends == 1 and final.brand_updates_used == 0
+    await record_history(client, wid, "new_registration_brand_suspended_then_reinstated")
+
+
+async def test_brand_in_review_is_still_a_review(client, ts_settings, ts_queue, fake):
+    request, account = prepare(fake)
+    account.brand_reviews = [Review("IN_REVIEW")]  # stays IN_REVIEW until the test approves it
+    wid = await start(client, ts_settings, ts_queue, request)
+    status = await wait_until(client, wid, lambda s: s.statuses.brand == "IN_REVIEW" and s.phase == Phase.BRAND_REVIEW,
+                              what="brand IN_REVIEW")
+    await until(lambda: account.count(Call.FETCH_BRAND) >= 3, "polls of the brand IN_REVIEW")
+    brand = account.brands[status.sids.brand]
+    brand.status, brand.identity_status = APPROVED_BRAND.status, APPROVED_BRAND.identity_status
+
+    final = await completed(client, wid)
+    assert final.brand_updates_used == 0 and account.count(Call.UPDATE_BRAND) == 0
+    assert not any(e.phase == Phase.NEEDS_ATTENTION for e in final.timeline)
+
+
+async def test_update_limit_reached_at_twilio_is_parked_for_support(client, ts_settings, ts_queue, fake):
+    request, account = prepare(fake)
+    account.brand_reviews = [brand_failed(30712, "mobile number has reached its brand limit")]
+    wid = await start(client, ts_settings, ts_queue, request)
+    await wait_phase(client, wid, Phase.NEEDS_ATTENTION)
+    # Updates made outside this registration (the Console) used up the brand's three.
+    account.refuse[Call.UPDATE_BRAND] = (21724, "Brand update count exceeded")
+
+    await registrations.correct(client, wid, Correction(mobile_number="+14155550199"))
+    status = await wait_until(client, wid, lambda s: s.phase == Phase.NEEDS_ATTENTION and s.problem is not None
+                              and any(e.code == 21724 for e in s.problem.errors), what="21724 parked")
+    assert status.problem.accepts == ["retry", "end"] and "Twilio Support" in status.problem.remedy
+    assert any(x.startswith("21724") for x in status.problem.explanations)
+    assert status.brand_updates_used == 3 and account.count(Call.UPDATE_BRAND) == 1
+    await registrations.decide(client, wid, OperatorDecision(action="end"))
+    assert (await ended(client, wid)).phase == Phase.FAILED
+    assert account.count(Call.UPDATE_BRAND) == 1 and account.count(Call.REGISTER_BRAND) == 1
+
+
+# ---- OTP ------------------------------------------------------------------------------------------
+
+
+async def test_otp_resend_refused_because_the_customer_answered_meanwhile_carries_on(
+        client, ts_settings, ts_queue, fake):
+    request, account = prepare(fake)
+    account.verify_after_resends = None
+    # The first status poll of the OTP wait is slow to come back (its answer, UNVERIFIED, on its
+    # way): the registration waits there, its clock stopped, while the customer replies YES.
+    account.hold = lambda call, req: call == Call.FETCH_BRAND and account.count(Call.FETCH_BRAND) == 2
+    wid = await start(client, ts_settings, ts_queue, request)
+    await until(lambda: Call.FETCH_BRAND in account.holding, "the first poll of the OTP wait")
+    brand = account.brands[(await registrations.get_status(client, wid)).sids.brand]
+    brand.identity_status = "VERIFIED"
+    account.refuse[Call.RESEND_OTP] = (20001, "Brand is already VERIFIED: no OTP needed")
+
+    # The operator's re-send is on its way while the customer said YES (what registrations.resend_otp
+    # does, in two steps: the answer to the poll goes once the re-send is accepted).
+    update = await client.get_workflow_handle(wid).start_update(
+        "resend_otp", wait_for_stage=WorkflowUpdateStage.ACCEPTED, result_type=RegistrationStatus)
+    account.hold = None
+    status = await update.result()
+    assert status.statuses.identity == "VERIFIED" and status.phase != Phase.NEEDS_ATTENTION
+
+    final = await completed(client, wid)
+    assert final.otp.resends == 0 and final.otp.verified_at is not None
+    assert any(e.note.startswith("OTP re-send refused") for e in final.timeline)
+    assert not any(e.phase == Phase.NEEDS_ATTENTION for e in final.timeline)
+    assert account.count(Call.RESEND_OTP) == 1 and account.count(Call.CREATE_CAMPAIGN) == 1
+
+
+async def test_otp_resend_requested_as_a_poll_finds_the_brand_verified_is_answered(client, ts_settings, ts_queue, fake):
+    # The poll's answer (VERIFIED: the customer replied YES) is on its way when an operator asks
+    # for a re-send: nothing is re-sent, the request is answered, and later actions are taken.
+    request, account = prepare(fake)
+    account.hold = lambda call, req: call == Call.FETCH_BRAND and account.count(Call.FETCH_BRAND) == 2
+    account.campaign_reviews = [Review("SUSPENDED")]  # then a person is needed again
+    wid = await start(client, ts_settings, ts_queue, request)
+    await until(lambda: Call.FETCH_BRAND in account.holding, "the first poll of the OTP wait")
+
+    update = await client.get_workflow_handle(wid).start_update(
+        "resend_otp", wait_for_stage=WorkflowUpdateStage.ACCEPTED, result_type=RegistrationStatus)
+    account.hold = None
+    status = await asyncio.wait_for(update.result(), 30)
+    assert status.statuses.identity == "VERIFIED" and status.otp.resends == 0
+    assert account.count(Call.RESEND_OTP) == 0
+
+    await wait_phase(client, wid, Phase.NEEDS_ATTENTION)
+    await registrations.decide(client, wid, OperatorDecision(action="end"))  # not refused as "being applied"
+    assert (await ended(client, wid)).phase == Phase.FAILED
