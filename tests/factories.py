@@ -102,15 +102,13 @@ async def wait_phase(client: Client, workflow_id: str, phase: Phase, timeout: fl
     return await wait_until(client, workflow_id, lambda s: s.phase == phase, timeout, f"phase {phase}")
 
 
-async def wait_until_listed(client: Client, workflow_id: str, phase: str, timeout: float = 15) -> dict:
+async def wait_until_listed(client: Client, workflow_id: str, phase: str, timeout: float = 45) -> dict:
     """Wait until the registration is listed (Temporal's visibility, search attributes) in ``phase``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for row in await registrations.list_registrations(client, phase=phase):
-            if row["workflow_id"] == workflow_id:
-                return row
-        await asyncio.sleep(0.3)
-    raise AssertionError(f"{workflow_id} not listed with A2PPhase = {phase}")
+    async def listed() -> dict | None:
+        return next((row for row in await registrations.list_registrations(client, phase=phase)
+                     if row["workflow_id"] == workflow_id), None)
+
+    return await eventually(listed, timeout, f"{workflow_id} listed with A2PPhase = {phase}", interval=0.3)
 
 
 async def answer_otp(control: SandboxControl, mobile_number: str, timeout: float = 20) -> dict:

@@ -14,6 +14,7 @@ from temporalio.api.enums.v1 import PendingActivityState
 
 from a2p.progress import Phase
 from starter import registrations
+from tests.factories import eventually
 from tests.integration.test_failure_paths import start
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -38,7 +39,7 @@ async def test_cancel_while_twilio_fails_ends_within_10s(client, settings, task_
 
         async def first_call_stuck():
             return await ready((await client.get_workflow_handle(wid).describe()).raw_description.pending_activities)
-        await control.wait_until(first_call_stuck, timeout=30, message=f"the first Twilio call stuck on {faults}")
+        await eventually(first_call_stuck, 60, f"the first Twilio call stuck on {faults}")
 
         started = time.monotonic()
         status = await registrations.cancel(client, wid, "customer left")

@@ -8,7 +8,6 @@ tests/integration/test_failure_paths.py.)"""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 
 import pytest
@@ -18,7 +17,7 @@ from a2p.calls import Call, TwilioError
 from a2p.progress import TERMINAL_PHASES, BundleEvent, OperatorDecision, Phase, RegistrationStatus
 from a2p.requests import Correction, RegistrationRequest
 from starter import registrations
-from tests.factories import record_history, wait_phase, wait_until
+from tests.factories import eventually, record_history, wait_phase, wait_until
 from tests.workflows.conftest import new_request
 from tests.workflows.fake_twilio import APPROVED_BRAND, Account, Review, brand_failed, campaign_failed, rejected
 
@@ -58,11 +57,7 @@ async def completed(client, workflow_id: str) -> RegistrationStatus:
 
 async def until(condition: Callable[[], bool], what: str, timeout: float = 30) -> None:
     """Wait until the fake's state says ``condition`` (no sleep-and-hope)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
+    await eventually(condition, timeout, what, interval=0.02)
 
 
 def parked_twice(status: RegistrationStatus) -> bool:
