@@ -198,8 +198,9 @@ def set_faults(sb: Sandbox, body: dict, request: Request) -> dict:
 
 
 def stats(sb: Sandbox, body: dict, request: Request) -> dict:
+    """``?account_sid=AC...``: the requests that account authenticated (a test customer's own)."""
     return {
-        "requests": sb.stats.snapshot(),
+        "requests": sb.stats.snapshot(request.query_params.get("account_sid")),
         "resources": {k: n for k, n in sb.store.counts().items()},
         "faults": dict(sb.faults.counts),
         "webhooks": dict(sb.webhooks.counts),

@@ -84,17 +84,26 @@ class Faults:
 
 
 class Stats:
+    """Requests by endpoint and status, in all and per authenticating account (the Basic auth
+    username: a customer's subaccount when the product acts for it)."""
+
     def __init__(self) -> None:
         self.requests: dict[str, Counter[str]] = defaultdict(Counter)
+        self.by_account: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
 
-    def record(self, method: str, path: str, status: int) -> None:
-        self.requests[f"{method} {path_template(path)}"][str(status)] += 1
+    def record(self, method: str, path: str, status: int, account: str | None = None) -> None:
+        key = f"{method} {path_template(path)}"
+        self.requests[key][str(status)] += 1
+        if account:
+            self.by_account[account][key][str(status)] += 1
 
     def clear(self) -> None:
         self.requests.clear()
+        self.by_account.clear()
 
-    def snapshot(self) -> dict[str, dict[str, int]]:
-        return {key: dict(counter) for key, counter in sorted(self.requests.items())}
+    def snapshot(self, account: str | None = None) -> dict[str, dict[str, int]]:
+        requests = self.requests if account is None else self.by_account.get(account, {})
+        return {key: dict(counter) for key, counter in sorted(requests.items())}
 
 
 class DroppedResponse(Exception):
@@ -147,7 +156,8 @@ class FaultMiddleware:
                 return
             await self._faulty(scope, receive, counting_send, method)
         finally:
-            self.sb.stats.record(method, path, status["code"])
+            credentials = basic_auth(dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1"))
+            self.sb.stats.record(method, path, status["code"], credentials[0] if credentials else None)
 
     async def _faulty(self, scope: dict, receive: Any, send: Any, method: str) -> None:
         faults, cfg = self.sb.faults, self.sb.faults.config

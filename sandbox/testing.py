@@ -161,9 +161,10 @@ class _ControlAPI:
     def clear_faults(self) -> Any:
         return self._call("POST", "/sandbox/faults", json={})
 
-    def stats(self) -> Any:
-        """``{requests: {"POST /v1/CustomerProfiles": {"201": n}}, resources, faults, webhooks, scheduler}``."""
-        return self._call("GET", "/sandbox/stats")
+    def stats(self, account_sid: str | None = None) -> Any:
+        """``{requests: {"POST /v1/CustomerProfiles": {"201": n}}, resources, faults, webhooks, scheduler}``;
+        with ``account_sid``, only the requests that account authenticated."""
+        return self._call("GET", "/sandbox/stats", params={"account_sid": account_sid} if account_sid else None)
 
     def resources(self, kind: str, **filters: Any) -> Any:
         """All records of ``kind`` across accounts (API shape + ``sandbox`` internals); filters are

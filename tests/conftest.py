@@ -19,19 +19,25 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 # The suite runs on several pytest-xdist workers (pyproject.toml: -n, --dist loadgroup). These run
-# one after another on a single worker: the reliability suites load the CPU on purpose (hundreds of
-# registrations, faults, killed workers), and the operator's demo prefers fixed ports (7233, 8233,
-# 8080) — side by side they would only slow or crowd each other.
+# one after another on a single worker, and start first (they are the longest): the reliability
+# suites load the CPU on purpose (hundreds of registrations, faults, killed or held workers), and
+# the operator's demo prefers fixed ports (7233, 8233, 8080) — side by side they would only slow or
+# crowd each other. (tryfirst: xdist reads the group marks in a hook of its own.)
 SERIAL_GROUPS = {"tests/reliability/": "reliability", "tests/operator/": "operator"}
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    def group(item: pytest.Item) -> str | None:
+        return next((g for prefix, g in SERIAL_GROUPS.items() if item.nodeid.startswith(prefix)), None)
+
     for item in items:
         if item.nodeid.startswith(SLOW):
             item.add_marker(pytest.mark.slow)
-        for prefix, group in SERIAL_GROUPS.items():
-            if item.nodeid.startswith(prefix):
-                item.add_marker(pytest.mark.xdist_group(group))
+        if (name := group(item)) is not None:
+            item.add_marker(pytest.mark.xdist_group(name))
+    order = list(SERIAL_GROUPS.values())
+    items.sort(key=lambda item: order.index(g) if (g := group(item)) is not None else len(order))
 
 
 @pytest.fixture(scope="session")

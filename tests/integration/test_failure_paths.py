@@ -27,17 +27,17 @@ async def start(client, settings, task_queue, request) -> str:
 
 
 class Calls:
-    """Twilio requests made since it was taken (sandbox stats), by endpoint."""
+    """Twilio requests one customer's subaccount made since it was taken (sandbox stats), by endpoint."""
 
-    def __init__(self, before: dict) -> None:
-        self.before = before
+    def __init__(self, before: dict, account_sid: str) -> None:
+        self.before, self.account_sid = before, account_sid
 
     @classmethod
-    async def now(cls, control) -> "Calls":
-        return cls((await control.stats())["requests"])
+    async def now(cls, control, account_sid: str) -> "Calls":
+        return cls((await control.stats(account_sid))["requests"], account_sid)
 
     async def since(self, control) -> dict[str, int]:
-        after = (await control.stats())["requests"]
+        after = (await control.stats(self.account_sid))["requests"]
         return {k: sum(v.values()) - sum(self.before.get(k, {}).values()) for k, v in after.items()
                 if sum(v.values()) - sum(self.before.get(k, {}).values())}
 
@@ -61,7 +61,7 @@ async def campaign_failed(client, settings, task_queue, customer, control):
     """A registration whose campaign Twilio FAILED (no opt-in in its message flow), parked:
     (workflow id, Twilio calls since before it started, its status)."""
     request = customer.request(campaign__message_flow=FLOW_WITHOUT_OPT_IN)
-    calls = await Calls.now(control)
+    calls = await Calls.now(control, customer.subaccount_sid)
     wid = await start(client, settings, task_queue, request)
     await wait_phase(client, wid, Phase.OTP_VERIFICATION)
     await answer_otp(control, request.customer.mobile_number)

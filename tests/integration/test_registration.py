@@ -30,7 +30,7 @@ async def assert_one_of_each(customer, kinds=("customer_profiles", "trust_produc
 
 async def test_happy_path_reaches_a_verified_campaign(client, settings, task_queue, customer, control):
     request = customer.request()
-    before = await control.stats()
+    before = await control.stats(customer.subaccount_sid)
     wid = await start(client, settings, task_queue, request)
 
     status = await wait_phase(client, wid, Phase.OTP_VERIFICATION)
@@ -50,8 +50,9 @@ async def test_happy_path_reaches_a_verified_campaign(client, settings, task_que
     assert sids.phone_number == customer.phone_number_sid
     await assert_one_of_each(customer)
 
-    # The Twilio calls of seed 000, sections 1-4, each once (no retries were needed).
-    after = await control.stats()
+    # The Twilio calls of seed 000, sections 1-4, each once (no retries were needed), as this
+    # customer's subaccount made them.
+    after = await control.stats(customer.subaccount_sid)
     made = {k: sum(v.values()) - sum(before["requests"].get(k, {}).values()) for k, v in after["requests"].items()}
     for endpoint, times in {
         "POST /v1/CustomerProfiles": 1, "POST /v1/EndUsers": 2,

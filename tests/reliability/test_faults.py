@@ -29,7 +29,8 @@ import httpx
 import pytest
 from temporalio.api.enums.v1 import EventType, TimeoutType
 
-from a2p.progress import TERMINAL_PHASES, Phase, RegistrationStatus
+from a2p import search_attributes as sa
+from a2p.progress import TERMINAL_PHASES, Phase
 from a2p.requests import RegistrationRequest
 from a2p.calls import friendly_name
 from a2p.timings import Timings
@@ -109,17 +110,24 @@ async def answering_otps(control: SandboxControl):
 
 @dataclass(frozen=True)
 class Progress:
-    work_done: int  # timeline entries, over all the registrations
-    in_flight: int  # registrations started and not ended
+    work_done: int  # phases reached, over all the registrations (as Temporal lists them)
+    in_flight: int  # registrations past their start and not ended
 
 
-async def progress(client, requests: list[RegistrationRequest]) -> Progress:
-    """How far the registrations are (those a worker does not answer for now count as not started)."""
-    answers = await asyncio.gather(*(registrations.get_status(client, r.workflow_id) for r in requests),
-                                   return_exceptions=True)
-    statuses = [a for a in answers if isinstance(a, RegistrationStatus)]
-    return Progress(work_done=sum(len(s.timeline) for s in statuses),
-                    in_flight=sum(s.phase not in TERMINAL_PHASES and s.phase != Phase.STARTED for s in statuses))
+PHASE_ORDER = [p.value for p in Phase]
+
+
+async def phases_listed(client, queue: str) -> Counter:
+    """The registrations of a task queue by phase, from Temporal's visibility (no worker involved)."""
+    return Counter(w.typed_search_attributes.get(sa.PHASE)
+                   async for w in client.list_workflows(f"TaskQueue = '{queue}'"))
+
+
+async def progress(client, queue: str) -> Progress:
+    phases = await phases_listed(client, queue)
+    ended = {p.value for p in TERMINAL_PHASES}
+    return Progress(work_done=sum(PHASE_ORDER.index(p) * n for p, n in phases.items() if p in PHASE_ORDER),
+                    in_flight=sum(n for p, n in phases.items() if p not in ended and p != Phase.STARTED.value))
 
 
 async def all_final(client, requests: list[RegistrationRequest], timeout: float):
@@ -265,10 +273,10 @@ async def test_worker_killed_repeatedly_loses_nothing(temporal_env):
                 work_done = 0
                 for kill in (1, 2, 3):
                     # Kill it in the middle of things: once this worker has moved the registrations
-                    # on (20 more timeline entries) while some are still running.
+                    # on (10 more phases reached) while some are still running.
                     statuses = await eventually(
-                        lambda: progress(client, requests), 120, f"the worker moving registrations on before kill {kill}",
-                        interval=1.0, until=lambda p, before=work_done: p.work_done >= before + 20 and p.in_flight)
+                        lambda: progress(client, queue), 120, f"the worker moving registrations on before kill {kill}",
+                        interval=0.5, until=lambda p, before=work_done: p.work_done >= before + 10 and p.in_flight)
                     worker.send_signal(signal.SIGKILL)
                     worker.wait()
                     in_flight_at_kills.append(statuses.in_flight)
@@ -299,8 +307,8 @@ async def test_temporal_server_restart_on_the_same_database_loses_nothing(tmp_pa
             async with running_worker(worker_client, settings, task_queue=queue), answering_otps(control):
                 await asyncio.gather(*(registrations.start_registration(env.client, settings, r, task_queue=queue)
                                        for r in requests))
-                await eventually(lambda: progress(env.client, requests), 60, "registrations under way",
-                                 interval=1.0, until=lambda p: p.work_done >= 20 and p.in_flight)
+                await eventually(lambda: progress(env.client, queue), 60, "registrations under way",
+                                 interval=0.5, until=lambda p: p.work_done >= 10 and p.in_flight)
                 await env.shutdown()            # the server goes away mid-run ...
                 await asyncio.sleep(1)
                 env = await start_dev_server(port=port, db_file=db)   # ... and comes back
@@ -322,21 +330,13 @@ async def test_otp_resend_burst_never_surfaces_a_429(temporal_env):
         async with running_worker(client, settings, task_queue=queue):
             await asyncio.gather(*(registrations.start_registration(client, settings, r, task_queue=queue)
                                    for r in requests))
-            async def phases() -> Counter:
-                return Counter(s.phase for s in await asyncio.gather(
-                    *(registrations.get_status(client, r.workflow_id) for r in requests)))
-
-            await eventually(phases, 120, "every registration waiting for its OTP", interval=0.5,
-                             until=lambda c: c == Counter({Phase.OTP_VERIFICATION: len(requests)}))
+            await eventually(lambda: phases_listed(client, queue), 120, "every registration waiting for its OTP",
+                             interval=0.5, until=lambda c: c == Counter({Phase.OTP_VERIFICATION.value: len(requests)}))
             before = (await control.stats())["requests"].get("POST /v1/a2p/BrandRegistrations/{Sid}/SmsOtp", {})
             assert not before
-            await asyncio.gather(*(registrations.resend_otp(client, r.workflow_id) for r in requests))
-            async def resent() -> Counter:
-                return Counter((s.phase, s.otp.resends) for s in await asyncio.gather(
-                    *(registrations.get_status(client, r.workflow_id) for r in requests)))
-
-            await eventually(resent, 60, "every OTP re-sent once", interval=0.5,
-                             until=lambda c: c == Counter({(Phase.OTP_VERIFICATION, 1): len(requests)}))
+            answers = await asyncio.gather(*(registrations.resend_otp(client, r.workflow_id) for r in requests))
+            # Each re-send answers once its OTP went out, with the status after it.
+            assert Counter((a.phase, a.otp.resends) for a in answers) == {(Phase.OTP_VERIFICATION, 1): len(requests)}
             smsotp = (await control.stats())["requests"]["POST /v1/a2p/BrandRegistrations/{Sid}/SmsOtp"]
             assert smsotp["201"] == 30, smsotp   # every re-send went through exactly once
             assert "429" not in smsotp, smsotp  # kept under Twilio's limit: not even a retried 429

@@ -158,6 +158,11 @@ async def test_stats(control, account):
     assert after["201"] == before.get("201", 0) + 3
     assert stats["requests"]["POST /2010-04-01/Accounts/{Sid}/Addresses.json"]["201"] >= 1
     assert stats["resources"]["customer_profiles"] >= 2
+    # Per account: only what this account authenticated, whatever other tests do meanwhile.
+    own = (await control.stats(account.sid))["requests"]
+    assert own["POST /v1/CustomerProfiles/{Sid}/EntityAssignments"] == {"201": 3}
+    assert own["POST /v1/CustomerProfiles"] == {"201": 1}
+    assert (await control.stats("AC" + "0" * 32))["requests"] == {}
 
 
 async def test_async_sdk_client(sandbox, account):
