@@ -119,8 +119,8 @@ PHASE_ORDER = [p.value for p in Phase]
 
 async def phases_listed(client, queue: str) -> Counter:
     """The registrations of a task queue by phase, from Temporal's visibility (no worker involved)."""
-    return Counter(w.typed_search_attributes.get(sa.PHASE)
-                   async for w in client.list_workflows(f"TaskQueue = '{queue}'"))
+    return Counter([w.typed_search_attributes.get(sa.PHASE)
+                    async for w in client.list_workflows(f"TaskQueue = '{queue}'")])
 
 
 async def progress(client, queue: str) -> Progress:
