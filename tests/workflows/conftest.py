@@ -6,6 +6,7 @@ settle waits, polls up to 6 h, an OTP re-sent every 24 h, a 30-day deadline) run
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from typing import Any
 
@@ -39,11 +40,18 @@ def ts_settings(ts_env):
     return sandbox_settings("http://127.0.0.1:9", ts_env.client.service_client.config.target_host)
 
 
+@contextlib.asynccontextmanager
+async def faked_workers(env, fake: FakeTwilio, prefix: str = "wf"):
+    """A task queue of its own, served by the production worker setup with ``fake``'s activities."""
+    queue = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    async with running_workers(env.client, queue, fake.activities(), fake.otp_activities(),
+                               max_cached_workflows=100):
+        yield queue
+
+
 @pytest.fixture(scope="session")
 async def ts_queue(ts_env, fake):
-    queue = f"wf-{uuid.uuid4().hex[:8]}"
-    async with running_workers(ts_env.client, queue, fake.activities(), fake.otp_activities(),
-                               max_cached_workflows=100):
+    async with faked_workers(ts_env, fake) as queue:
         yield queue
 
 

@@ -12,7 +12,6 @@ a real call stays end to end (tests/integration/test_operator_actions.py)."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -23,9 +22,8 @@ from a2p.requests import Correction
 from a2p.timings import Timings
 from starter import registrations
 from tests.factories import wait_phase
-from tests.workflows.conftest import new_request
+from tests.workflows.conftest import faked_workers, new_request
 from tests.workflows.fake_twilio import Account, Hold, HoldingFakeTwilio, rejected
-from worker import running_workers
 
 REJECTED_STREET = "1 Jersey Str"
 BUSY = "another action is being applied"
@@ -40,9 +38,7 @@ def fake() -> HoldingFakeTwilio:
 @pytest.fixture(scope="module")
 async def ts_queue(ts_env, fake):
     """This module's worker: the fake Twilio whose calls a test can hold."""
-    queue = f"wf-actions-{uuid.uuid4().hex[:8]}"
-    async with running_workers(ts_env.client, queue, fake.activities(), fake.otp_activities(),
-                               max_cached_workflows=100):
+    async with faked_workers(ts_env, fake, "wf-actions") as queue:
         yield queue
 
 
