@@ -15,13 +15,11 @@ from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
+
 with workflow.unsafe.imports_passed_through():
     from a2p.progress import OperatorDecision, Phase, RegistrationStatus, TERMINAL_PHASES
     from a2p.requests import CampaignDetails, Correction, merge_campaign
 
-# Actions answered once their effect is done (registrations started before: answered as then —
-# decisions at once, corrections after their settle wait).
-FAST_ANSWERS = "answer-actions-after-their-effect"
 
 
 class OperatorActions:

@@ -21,7 +21,6 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from a2p import metrics
     from a2p.calls import Call, ErrorType, MayRepeat, TwilioError
-    from a2p.constants import explain
     from a2p.progress import (
         BrandEvent, BundleEvent, CampaignEvent, CarriedState, OperatorDecision, Phase, Problem,
         RegistrationStatus,
@@ -31,36 +30,15 @@ with workflow.unsafe.imports_passed_through():
 
 # Our own workflow code is imported inside the sandbox, which guards it (clock, I/O, randomness).
 from workflows import visibility
-from workflows.actions import FAST_ANSWERS, OperatorActions
+from workflows.actions import OperatorActions
+from workflows.patches import CONTINUE_AS_NEW, FAST_ANSWERS
+from workflows.remedies import DEFAULT_REMEDY, REMEDY_BY_CODE, explanations, twilio_error_of
 from workflows.policies import CALL_OPTIONS, OTP_TASK_QUEUE_SUFFIX
 
 T = TypeVar("T", bound=BaseModel)
 
 MAX_SEEN_EVENTS = 64
 
-# Every change of behaviour that running registrations would replay differently is guarded by
-# this patch: registrations started before it keep the old way at each such point.
-FAILURE_PATHS = "failure-paths-ways-forward"
-
-# An OTP re-send requested while the brand turned out VERIFIED (a poll, a webhook, a refused
-# re-send) is answered once the OTP wait ends: before, it stayed "being applied" to the end,
-# refusing every later action.
-OTP_REQUEST_ANSWERED = "otp-resend-request-answered-when-verified"
-
-# Long waits continue as new runs, carrying the registration's state (CarriedState).
-CONTINUE_AS_NEW = "continue-as-new-in-long-waits"
-
-# No OTP re-send once the 30-day deadline has passed: the OTP expires and a person decides.
-NO_RESEND_AFTER_DEADLINE = "no-otp-resend-after-the-deadline"
-
-# What a person does about a refusal, by Twilio's error code (the rest: fix the cause, retry or end).
-REMEDY_BY_CODE = {
-    21724: "the brand's 3 self-service updates are used up: ask Twilio Support to resubmit it, then "
-           "`decide retry` (re-checks the brand), or `decide end`",
-    20404: "the resource no longer exists at Twilio (deleted in the Console?): `decide end`, or fix it "
-           "and `decide retry`",
-}
-DEFAULT_REMEDY = "fix the cause at Twilio or in the ISV's setup, then `decide retry`; or `decide end`"
 
 
 class Cancelled(Exception):
@@ -270,7 +248,7 @@ class RegistrationBase(OperatorActions):
             except ActivityError as err:
                 cause = err.cause
                 rejected = isinstance(cause, ApplicationError) and cause.type == ErrorType.REJECTED
-                twilio_error = _twilio_error(cause)
+                twilio_error = twilio_error_of(cause)
                 if rejected and twilio_error and refusable and refusable(twilio_error):
                     raise Refused(twilio_error) from None
                 problem = Problem(
@@ -390,22 +368,3 @@ class RegistrationBase(OperatorActions):
         self._pending = None
         self._taken = self._answered = self._accepted
         self._enter(phase, note)
-
-
-def _twilio_error(cause: BaseException | None) -> TwilioError | None:
-    details = getattr(cause, "details", None)
-    if details:
-        try:
-            return TwilioError.model_validate(details[0])
-        except Exception:  # noqa: BLE001 - an unexpected shape only loses the explanation
-            return None
-    return None
-
-
-def explanations(errors: list[TwilioError]) -> list[str]:
-    out = []
-    for e in errors:
-        hint = explain(e.code)
-        if hint:
-            out.append(f"{e.code}: {hint}")
-    return out

@@ -23,7 +23,8 @@ with workflow.unsafe.imports_passed_through():
     from a2p.progress import Problem
     from a2p.requests import Correction
 
-from workflows.base import FAILURE_PATHS, RegistrationBase
+from workflows.base import RegistrationBase
+from workflows.patches import FAILURE_PATHS
 
 POLICY = {"customer_profile": STARTER_PROFILE_POLICY_SID, "trust_bundle": SOLE_PROPRIETOR_TRUST_POLICY_SID}
 LABEL = {"customer_profile": "customer profile", "trust_bundle": "trust bundle"}

@@ -28,7 +28,8 @@ with workflow.unsafe.imports_passed_through():
     from a2p.progress import CarriedState, Phase, Problem, RegistrationStatus
     from a2p.requests import SOLE_PROPRIETOR_CORRECTION_FIELDS, Correction, LegacyConversionRequest
 
-from workflows.base import FAILURE_PATHS, Ended
+from workflows.base import Ended
+from workflows.patches import FAILURE_PATHS
 from workflows.bundles import sole_proprietor_attributes
 from workflows.phases import Phases
 

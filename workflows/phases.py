@@ -22,23 +22,11 @@ with workflow.unsafe.imports_passed_through():
     from a2p.requests import CampaignDetails, Correction, MessagingServiceSpec, merge_campaign
     from a2p.timings import human_duration
 
-from workflows.base import (
-    FAILURE_PATHS, NO_RESEND_AFTER_DEADLINE, OTP_REQUEST_ANSWERED, REMEDY_BY_CODE, Ended, Refused, explanations,
-)
+from workflows.base import Ended, Refused
 from workflows.bundles import BundleSteps
+from workflows.patches import FAILURE_PATHS, NO_RESEND_AFTER_DEADLINE, OTP_REQUEST_ANSWERED
+from workflows.remedies import BRAND_NEEDS_PERSON, REMEDY_BY_CODE, described, explanations
 
-# Brand states only a person can resolve: the action to take, in Twilio's Console or with Support.
-BRAND_NEEDS_PERSON = {
-    "SUSPENDED": "Twilio suspended the brand: ask Twilio Support why and what to change; once it is no longer "
-                 "SUSPENDED, `decide retry` (re-checks the brand); or `decide end`",
-    "EXPIRED": "TCR expired the brand (its OTP was not verified in time): it must be deleted (Twilio Console or "
-               "Support) and the customer registered again; `decide end` ends this registration, `decide retry` "
-               "re-checks the brand",
-    "DELETION_PENDING": "the brand is being deleted (requested in the Twilio Console or by Support): `decide end`; "
-                        "`decide retry` re-checks it if the deletion was withdrawn",
-    "DELETION_FAILED": "TCR could not delete the brand: ask Twilio Support; then `decide retry` (re-checks the "
-                       "brand) or `decide end`",
-}
 BRAND_IN_REVIEW = (None, "PENDING", "IN_REVIEW")
 VERIFIED = ("VERIFIED", "VETTED_VERIFIED")
 
@@ -336,7 +324,7 @@ class Phases(BundleSteps):
             if campaign_status == "VERIFIED":
                 break
             errors = list(self._campaign_errors)
-            summary = f"campaign {campaign_status}: " + ("; ".join(_described(e) for e in errors) or "no reason given")
+            summary = f"campaign {campaign_status}: " + ("; ".join(described(e) for e in errors) or "no reason given")
             if not workflow.patched(FAILURE_PATHS):
                 self.status.problem = Problem(source="campaign", at=workflow.now(), summary=summary, errors=errors,
                                               explanations=explanations(errors), accepts=[],
@@ -411,8 +399,3 @@ class Phases(BundleSteps):
         if campaign.errors:
             self._campaign_errors = list(campaign.errors)
         self._publish()
-
-
-def _described(error: TwilioError) -> str:
-    where = f" ({', '.join(error.fields)})" if error.fields else ""
-    return f"{error.code}{where}: {error.message}" if error.code else error.message + where

@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
         RegistrationRequest,
     )
 
-from workflows.base import FAILURE_PATHS
+from workflows.patches import FAILURE_PATHS
 from workflows.bundles import sole_proprietor_attributes
 from workflows.phases import Phases
 

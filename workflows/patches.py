@@ -1,0 +1,22 @@
+"""The workflow.patched markers: each change of behaviour that a running registration would replay
+differently. Registrations started before a marker keep the old way at each point it guards; the
+recorded histories in tests/histories replay through them (tests/integration/test_replay.py)."""
+
+# Every change of behaviour that running registrations would replay differently is guarded by
+# this patch: registrations started before it keep the old way at each such point.
+FAILURE_PATHS = "failure-paths-ways-forward"
+
+# An OTP re-send requested while the brand turned out VERIFIED (a poll, a webhook, a refused
+# re-send) is answered once the OTP wait ends: before, it stayed "being applied" to the end,
+# refusing every later action.
+OTP_REQUEST_ANSWERED = "otp-resend-request-answered-when-verified"
+
+# Long waits continue as new runs, carrying the registration's state (CarriedState).
+CONTINUE_AS_NEW = "continue-as-new-in-long-waits"
+
+# No OTP re-send once the 30-day deadline has passed: the OTP expires and a person decides.
+NO_RESEND_AFTER_DEADLINE = "no-otp-resend-after-the-deadline"
+
+# Actions answered once their effect is done (registrations started before: answered as then —
+# decisions at once, corrections after their settle wait).
+FAST_ANSWERS = "answer-actions-after-their-effect"
