@@ -21,6 +21,18 @@ from a2p import search_attributes as sa
 from infra.temporal_client import DATA_CONVERTER
 
 
+# A SQLite file in write-ahead-log mode, synced at checkpoints rather than at every commit: what a
+# workflow task commits survives the server's crash or kill (not the machine's power loss, which a
+# dev server need not survive), and a registration runs about 1.5x faster than with SQLite's
+# defaults (measured: the fault suite's 100 registrations, 91 s instead of 140 s on 2 cores).
+SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
+
+
+def sqlite_args(db_file: str | None) -> list[str]:
+    """The dev server's arguments for a SQLite file (none for its in-memory store)."""
+    return [arg for pragma in SQLITE_PRAGMAS for arg in ("--sqlite-pragma", pragma)] if db_file else []
+
+
 def temporal_cli_path() -> str:
     beside_python = Path(sys.executable).parent / "temporal"
     if beside_python.exists():
@@ -39,12 +51,13 @@ async def start_dev_server(*, port: int | None = None, ui_port: int | None = Non
     client runs on its own virtual clock, which jumps to the next timer whenever nothing is in
     flight (the workflow tests: a 30-day OTP deadline passes in a second)."""
     start = WorkflowEnvironment.start_local
+    extra_args = [*sqlite_args(db_file), *(extra_args or [])]
     if time_skipping:
         start = WorkflowEnvironment.start_time_skipping_v2
         # The timer queue otherwise fires a skipped-to timer about 1 s (its max time shift) late:
         # 10 ms makes a registration's hundreds of timers take seconds, not minutes. And the
         # server stops skipping after a default number of skips; a 30-day OTP wait needs ~200.
-        extra_args = [*(extra_args or []), "--dynamic-config-value", "frontend.WorkflowTimeSkippingEnabled=true",
+        extra_args = [*extra_args, "--dynamic-config-value", "frontend.WorkflowTimeSkippingEnabled=true",
                       "--dynamic-config-value", 'history.timerProcessorMaxTimeShift="10ms"',
                       "--dynamic-config-value", "frontend.WorkflowTimeSkippingMaxSkipPerSession=100000"]
     return await start(
@@ -56,7 +69,7 @@ async def start_dev_server(*, port: int | None = None, ui_port: int | None = Non
         search_attributes=sa.ALL,
         dev_server_existing_path=temporal_cli_path(),
         dev_server_database_filename=db_file,
-        dev_server_extra_args=extra_args or [],
+        dev_server_extra_args=extra_args,
         dev_server_log_level="error",
     )
 
@@ -80,7 +93,7 @@ class DevServerProcess:
     def command(self) -> list[str]:
         cmd = [temporal_cli_path(), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(self.port),
                "--ui-port", str(self.ui_port), "--namespace", self.namespace, "--db-filename", self.db_file,
-               "--log-level", "error", "--ui-disable-news-fetch", *sa.dev_server_args()]
+               "--log-level", "error", "--ui-disable-news-fetch", *sqlite_args(self.db_file), *sa.dev_server_args()]
         if self.ui_codec_endpoint:
             cmd += ["--ui-codec-endpoint", self.ui_codec_endpoint]
         return cmd

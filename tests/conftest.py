@@ -41,10 +41,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-async def temporal_env(tmp_path_factory: pytest.TempPathFactory):
+async def temporal_env():
     from local_stack.devserver import start_dev_server
 
-    env = await start_dev_server(db_file=str(tmp_path_factory.mktemp("temporal") / "temporal.sqlite"))
+    # In memory: nothing of the session outlives it, and a file costs a third more CPU (the tests
+    # of persistence, a restart on the same file and the encrypted database, start their own).
+    env = await start_dev_server()
     yield env
     await env.shutdown()
 
