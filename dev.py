@@ -42,11 +42,25 @@ def ensure_venv() -> None:
     STAMP.write_text(wanted)
 
 
+# The project's own packages (pip byte-compiled everything it installed, but an editable install
+# leaves these as sources).
+PACKAGES = ("a2p", "infra", "activities", "workflows", "worker", "starter", "local_stack", "sandbox")
+
+
+def compile_sources() -> None:
+    """Byte-compile the project's own modules where they are stale. Python reads a .pyc even where
+    PYTHONDONTWRITEBYTECODE keeps it from writing one; without them every process start — and
+    Temporal's sandbox, for every workflow run it creates — compiles the sources again (measured:
+    a third of the worker's CPU in the fault suite)."""
+    subprocess.run([str(BIN / "python"), "-m", "compileall", "-q", "-j", "0", *PACKAGES], check=True, cwd=ROOT)
+
+
 def main() -> int:
     if len(sys.argv) < 2 or sys.argv[1] not in ("demo", "test", "a2p"):
         print(__doc__)
         return 2
     ensure_venv()
+    compile_sources()
     cmd, rest = sys.argv[1], sys.argv[2:]
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     if cmd == "test":
