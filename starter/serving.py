@@ -48,6 +48,12 @@ def _embedded_server(config: Any) -> Any:
     return Server(config)
 
 
+# An idle keep-alive connection is closed after this long. It outlasts the idle timeouts of the
+# clients and load balancers in front (httpx 5 s, AWS ALB 60 s): with uvicorn's default of 5 s the
+# server closed connections just as a client reused them, and that request failed (ReadError, 502).
+KEEP_ALIVE_SECONDS = 75
+
+
 @contextlib.asynccontextmanager
 async def serving(app: FastAPI, host: str = "127.0.0.1", port: int = 0, *,
                   sock: socket.socket | None = None) -> AsyncIterator[str]:
@@ -57,7 +63,7 @@ async def serving(app: FastAPI, host: str = "127.0.0.1", port: int = 0, *,
 
     sock = sock or bind(host, port)
     config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False,
-                            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS)
+                            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS, timeout_keep_alive=KEEP_ALIVE_SECONDS)
     server = _embedded_server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:

@@ -327,6 +327,24 @@ async def test_liveness_and_readiness_are_separate(stack):
     assert (await stack.http.get("/readyz")).status_code == 200
 
 
+async def test_an_idle_keep_alive_connection_outlasts_a_client_s_pool(stack):
+    """A client (httpx, a load balancer) reuses an idle connection for up to its own idle timeout
+    (httpx: 5 s): the service must not close it first, or the reused request fails."""
+    parts = urlsplit(stack.url)
+    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    request = f"GET /healthz HTTP/1.1\r\nHost: {parts.netloc}\r\n\r\n".encode()
+    try:
+        for idle in (0, 6):  # the second after idling past httpx's expiry (and uvicorn's default, 5 s)
+            await asyncio.sleep(idle)
+            writer.write(request)
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+            assert head.startswith(b"HTTP/1.1 200"), head
+            length = int(next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")))
+            await reader.readexactly(length)
+    finally:
+        writer.close()
+
+
 # ---- 7. large event batches --------------------------------------------------------------------------------
 
 
