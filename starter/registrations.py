@@ -76,8 +76,10 @@ async def _no_worker(client: Client, workflow_id: str) -> bool | None:
 
 
 def _timed_out(err: BaseException) -> bool:
+    """Out of time: our own bound or the server's (DEADLINE_EXCEEDED), or the call's rpc_timeout,
+    which the SDK's core reports as CANCELLED "Timeout expired" (the SDK reads it so for Updates too)."""
     return isinstance(err, RPCTimeoutOrCancelledError) or (
-        isinstance(err, RPCError) and err.status == RPCStatusCode.DEADLINE_EXCEEDED)
+        isinstance(err, RPCError) and err.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED))
 
 
 def _no_poller(err: BaseException) -> bool:
