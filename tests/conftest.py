@@ -21,9 +21,9 @@ def pytest_configure(config: pytest.Config) -> None:
 # The suite runs on several pytest-xdist workers (pyproject.toml: -n, --dist loadgroup). Each group
 # runs on one worker, its tests one after another, and the groups start first (they are the
 # longest). The reliability suites load the CPU on purpose (hundreds of registrations, faults,
-# killed or held workers): the 100-registration fault run has a worker of its own, the others share
-# one, so that no more than two of them run at once. The operator's demo prefers fixed ports
-# (7233, 8233, 8080): its tests must not run side by side. The first matching prefix wins.
+# killed or held workers): the 100-registration fault run, the kill and restart runs, and the rest
+# make three groups, so that no two of one kind share the CPU. The operator's demo prefers fixed
+# ports (7233, 8233, 8080): its tests must not run side by side. The first matching prefix wins.
 SERIAL_GROUPS = {
     "tests/reliability/test_faults.py::test_faulty_twilio": "faults",
     "tests/reliability/test_faults.py::test_worker_killed": "kills",
