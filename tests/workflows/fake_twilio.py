@@ -16,9 +16,10 @@ A 4xx is raised as the SDK raises it (`TwilioRestException`) and mapped by the p
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import itertools
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -146,6 +147,20 @@ class Account:
         return bundle_sid, brand_sid
 
 
+def answers(call: Call) -> Callable[[Callable[..., Awaitable[Any]]], Any]:
+    """The fake of ``call``, registered under the real activity's name. Its effect is made at once;
+    its answer waits while the account's `hold` says so (Twilio slow to answer: the call is in
+    flight, so the registration stays where it is and its virtual clock does not move)."""
+    def fake(method: Callable[..., Awaitable[Any]]) -> Any:
+        @functools.wraps(method)
+        async def run(self: FakeTwilio, req: Any) -> Any:
+            answer = await method(self, req)
+            await self._answered(call, req)
+            return answer
+        return activity.defn(name=str(call))(run)
+    return fake
+
+
 class FakeTwilio:
     """The activities. Register an `Account` under a workflow id before starting the workflow."""
 
@@ -174,61 +189,61 @@ class FakeTwilio:
 
     # ---- Trust Hub ---------------------------------------------------------------------
 
-    @activity.defn(name=str(Call.CREATE_BUNDLE))
+    @answers(Call.CREATE_BUNDLE)
     async def create_bundle(self, req: CreateBundle) -> Created:
         a, sid = self._here(Call.CREATE_BUNDLE, req), new_sid("BU")
         a.bundles[sid] = Bundle(kind=req.kind, email=req.email)
-        return await self._answer(Call.CREATE_BUNDLE, req, Created(sid=sid))
+        return Created(sid=sid)
 
-    @activity.defn(name=str(Call.CREATE_END_USER))
+    @answers(Call.CREATE_END_USER)
     async def create_end_user(self, req: CreateEndUser) -> Created:
         a, sid = self._here(Call.CREATE_END_USER, req), new_sid("IT")
         a.end_users[sid] = {"type": req.type, "attributes": dict(req.attributes)}
         return Created(sid=sid)
 
-    @activity.defn(name=str(Call.UPDATE_END_USER))
+    @answers(Call.UPDATE_END_USER)
     async def update_end_user(self, req: UpdateEndUser) -> Created:
         a = self._here(Call.UPDATE_END_USER, req)
         a.end_users[req.end_user_sid]["attributes"] = dict(req.attributes)
         return Created(sid=req.end_user_sid)
 
-    @activity.defn(name=str(Call.CREATE_ADDRESS))
+    @answers(Call.CREATE_ADDRESS)
     async def create_address(self, req: CreateAddress) -> Created:
         a, sid = self._here(Call.CREATE_ADDRESS, req), new_sid("AD")
         a.addresses[sid] = req.model_dump()
         return Created(sid=sid)
 
-    @activity.defn(name=str(Call.UPDATE_ADDRESS))
+    @answers(Call.UPDATE_ADDRESS)
     async def update_address(self, req: UpdateAddress) -> Created:
         a = self._here(Call.UPDATE_ADDRESS, req)
         a.addresses[req.address_sid].update(req.changes)
         return Created(sid=req.address_sid)
 
-    @activity.defn(name=str(Call.CREATE_ADDRESS_DOCUMENT))
+    @answers(Call.CREATE_ADDRESS_DOCUMENT)
     async def create_address_document(self, req: CreateAddressDocument) -> Created:
         self._here(Call.CREATE_ADDRESS_DOCUMENT, req)
         return Created(sid=new_sid("RD"))
 
-    @activity.defn(name=str(Call.ASSIGN_ENTITY))
+    @answers(Call.ASSIGN_ENTITY)
     async def assign_entity(self, req: AssignEntity) -> Created:
         a = self._here(Call.ASSIGN_ENTITY, req)
         a.bundles[req.bundle_sid].entities.append(req.object_sid)
         return Created(sid=new_sid("BV"))
 
-    @activity.defn(name=str(Call.LIST_ASSIGNED_END_USERS))
+    @answers(Call.LIST_ASSIGNED_END_USERS)
     async def list_assigned_end_users(self, req: BundleRef) -> list[AssignedEndUser]:
         a = self._here(Call.LIST_ASSIGNED_END_USERS, req)
         return [AssignedEndUser(sid=sid, type=a.end_users[sid]["type"], attributes=a.end_users[sid]["attributes"])
                 for sid in a.bundles[req.bundle_sid].entities if sid in a.end_users]
 
-    @activity.defn(name=str(Call.EVALUATE_BUNDLE))
+    @answers(Call.EVALUATE_BUNDLE)
     async def evaluate_bundle(self, req: EvaluateBundle) -> Evaluation:
         a = self._here(Call.EVALUATE_BUNDLE, req)
         script = a.evaluations[req.kind]
         failures = script.pop(0) if script else []
         return Evaluation(sid=new_sid("EL"), compliant=not failures, failures=failures)
 
-    @activity.defn(name=str(Call.SUBMIT_BUNDLE))
+    @answers(Call.SUBMIT_BUNDLE)
     async def submit_bundle(self, req: BundleRef) -> BundleState:
         a = self._here(Call.SUBMIT_BUNDLE, req)
         bundle = a.bundles[req.bundle_sid]
@@ -236,14 +251,14 @@ class FakeTwilio:
         bundle.status, bundle.errors = "pending-review", ()
         return BundleState(sid=req.bundle_sid, status=bundle.status)
 
-    @activity.defn(name=str(Call.UPDATE_BUNDLE))
+    @answers(Call.UPDATE_BUNDLE)
     async def update_bundle(self, req: UpdateBundle) -> BundleState:
         a = self._here(Call.UPDATE_BUNDLE, req)
         bundle = a.bundles[req.bundle_sid]
         bundle.email = req.email or bundle.email
         return BundleState(sid=req.bundle_sid, status=bundle.status, errors=list(bundle.errors))
 
-    @activity.defn(name=str(Call.FETCH_BUNDLE))
+    @answers(Call.FETCH_BUNDLE)
     async def fetch_bundle(self, req: BundleRef) -> BundleState:
         a = self._here(Call.FETCH_BUNDLE, req)
         bundle = a.bundles[req.bundle_sid]
@@ -255,13 +270,13 @@ class FakeTwilio:
 
     # ---- brand and OTP ---------------------------------------------------------------------
 
-    @activity.defn(name=str(Call.REGISTER_BRAND))
+    @answers(Call.REGISTER_BRAND)
     async def register_brand(self, req: RegisterBrand) -> BrandState:
         a, sid = self._here(Call.REGISTER_BRAND, req), new_sid("BN")
         a.brands[sid] = Brand()
         return BrandState(sid=sid, status="PENDING")
 
-    @activity.defn(name=str(Call.FETCH_BRAND))
+    @answers(Call.FETCH_BRAND)
     async def fetch_brand(self, req: BrandRef) -> BrandState:
         a = self._here(Call.FETCH_BRAND, req)
         brand = a.brands[req.brand_sid]
@@ -274,10 +289,10 @@ class FakeTwilio:
         elif (brand.status == "APPROVED" and brand.identity_status == "UNVERIFIED"
               and a.verify_after_resends is not None and a.otp_resends >= a.verify_after_resends):
             brand.identity_status = "VERIFIED"  # the customer replied YES
-        return await self._answer(Call.FETCH_BRAND, req, BrandState(
-            sid=req.brand_sid, status=brand.status, identity_status=brand.identity_status, errors=list(brand.errors)))
+        return BrandState(sid=req.brand_sid, status=brand.status, identity_status=brand.identity_status,
+                          errors=list(brand.errors))
 
-    @activity.defn(name=str(Call.UPDATE_BRAND))
+    @answers(Call.UPDATE_BRAND)
     async def update_brand(self, req: BrandRef) -> BrandState:
         a = self._here(Call.UPDATE_BRAND, req)
         brand = a.brands[req.brand_sid]
@@ -288,7 +303,7 @@ class FakeTwilio:
         brand.status, brand.errors = "PENDING", ()
         return BrandState(sid=req.brand_sid, status=brand.status, identity_status=brand.identity_status)
 
-    @activity.defn(name=str(Call.RESEND_OTP))
+    @answers(Call.RESEND_OTP)
     async def resend_otp(self, req: BrandRef) -> Created:
         a = self._here(Call.RESEND_OTP, req)
         a.otp_resends += 1
@@ -296,25 +311,25 @@ class FakeTwilio:
 
     # ---- messaging service and campaign ----------------------------------------------------
 
-    @activity.defn(name=str(Call.CREATE_MESSAGING_SERVICE))
+    @answers(Call.CREATE_MESSAGING_SERVICE)
     async def create_messaging_service(self, req: CreateMessagingService) -> Created:
         a, sid = self._here(Call.CREATE_MESSAGING_SERVICE, req), new_sid("MG")
         a.services[sid] = []
         return Created(sid=sid)
 
-    @activity.defn(name=str(Call.ADD_PHONE_NUMBER))
+    @answers(Call.ADD_PHONE_NUMBER)
     async def add_phone_number(self, req: AddPhoneNumber) -> Created:
         a = self._here(Call.ADD_PHONE_NUMBER, req)
         a.services.setdefault(req.messaging_service_sid, []).append(req.phone_number_sid)
         return Created(sid=req.phone_number_sid)
 
-    @activity.defn(name=str(Call.CREATE_CAMPAIGN))
+    @answers(Call.CREATE_CAMPAIGN)
     async def create_campaign(self, req: CreateCampaign) -> CampaignState:
         a, sid = self._here(Call.CREATE_CAMPAIGN, req), new_sid("QE")
         a.campaigns[sid] = Campaign(messaging_service_sid=req.messaging_service_sid, brand_sid=req.brand_sid)
         return CampaignState(sid=sid, messaging_service_sid=req.messaging_service_sid, status="IN_PROGRESS")
 
-    @activity.defn(name=str(Call.FETCH_CAMPAIGN))
+    @answers(Call.FETCH_CAMPAIGN)
     async def fetch_campaign(self, req: CampaignRef) -> CampaignState:
         a = self._here(Call.FETCH_CAMPAIGN, req)
         campaign = a.campaigns[req.campaign_sid]
@@ -324,7 +339,7 @@ class FakeTwilio:
         return CampaignState(sid=req.campaign_sid, messaging_service_sid=campaign.messaging_service_sid,
                              status=campaign.status, errors=list(campaign.errors))
 
-    @activity.defn(name=str(Call.FIND_CAMPAIGN))
+    @answers(Call.FIND_CAMPAIGN)
     async def find_campaign(self, req: FindCampaign) -> CampaignState | None:
         a = self._here(Call.FIND_CAMPAIGN, req)
         for sid, c in a.campaigns.items():
@@ -332,7 +347,7 @@ class FakeTwilio:
                 return CampaignState(sid=sid, messaging_service_sid=c.messaging_service_sid, status=c.status)
         return None
 
-    @activity.defn(name=str(Call.UPDATE_CAMPAIGN))
+    @answers(Call.UPDATE_CAMPAIGN)
     async def update_campaign(self, req: UpdateCampaign) -> CampaignState:
         a = self._here(Call.UPDATE_CAMPAIGN, req)
         campaign = a.campaigns[req.campaign_sid]
@@ -340,68 +355,44 @@ class FakeTwilio:
         return CampaignState(sid=req.campaign_sid, messaging_service_sid=campaign.messaging_service_sid,
                              status=campaign.status)
 
-    @activity.defn(name=str(Call.DELETE_CAMPAIGN))
+    @answers(Call.DELETE_CAMPAIGN)
     async def delete_campaign(self, req: CampaignRef) -> Created:
         self._here(Call.DELETE_CAMPAIGN, req).campaigns.pop(req.campaign_sid, None)
         return Created(sid=req.campaign_sid)
 
     # ---- failure paths: an answer Twilio is slow to send ----------------------------------------
 
-    async def _answer(self, call: Call, req: Any, answer: Any) -> Any:
-        """Return ``answer`` once the account's `hold` lets it go (failure paths)."""
+    def hold(self, workflow_id: str, *calls: Call, bound: float = 15) -> Hold:
+        """Hold the answers of ``calls`` of one registration from the moment they are reached until
+        released (at most ``bound`` s of wall time: a test that never releases fails on its
+        assertions rather than hanging)."""
+        return Hold(self.accounts[workflow_id], frozenset(calls), time.monotonic() + bound)
+
+    async def _answered(self, call: Call, req: Any) -> None:
+        """Return once the account's `hold` lets the answer to ``call`` go."""
         account = self.accounts[activity.info().workflow_id]
         while account.hold is not None and account.hold(call, req):
             account.holding.add(call)
             await asyncio.sleep(0.02)
         account.holding.discard(call)
-        return answer
 
-# ---- held calls (the operator-action tests) -----------------------------------------------------
-# A Twilio write of an operator action held until the test lets it go: a second action sent
-# meanwhile surely arrives while the first one is being applied. A held call is in flight, so the
-# virtual clock does not jump past it either.
 
+@dataclass
 class Hold:
-    """Calls of one registration that wait, once reached, until released (at most ``bound`` s of
-    wall time: a test that never releases fails on its assertions rather than hanging)."""
+    """Answers of some calls of one account, held once reached until released (see FakeTwilio.hold)."""
 
-    def __init__(self, calls: tuple[Call, ...], bound: float = 15) -> None:
-        self.calls, self.bound = calls, bound
-        self.reached, self.released = asyncio.Event(), asyncio.Event()
+    account: Account
+    calls: frozenset[Call]
+    give_up_at: float
+    released: bool = False
+
+    def __post_init__(self) -> None:
+        self.account.hold = lambda call, req: (call in self.calls and not self.released
+                                               and time.monotonic() < self.give_up_at)
+
+    @property
+    def reached(self) -> bool:
+        return bool(self.account.holding & self.calls)
 
     def release(self) -> None:
-        self.released.set()
-
-    async def at(self, call: Call) -> None:
-        if call in self.calls and not self.released.is_set():
-            self.reached.set()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.released.wait(), self.bound)
-
-
-class HoldingFakeTwilio(FakeTwilio):
-    """The fake Twilio, where a test can hold the calls an operator action's effect makes (the
-    address update, the bundles' fetch) of one registration: ``fake.hold(workflow_id, call, ...)``."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.holds: dict[str, Hold] = {}
-
-    def hold(self, workflow_id: str, *calls: Call) -> Hold:
-        self.holds[workflow_id] = hold = Hold(calls)
-        return hold
-
-    async def _held(self, call: Call) -> None:
-        hold = self.holds.get(activity.info().workflow_id)
-        if hold is not None:
-            await hold.at(call)
-
-    @activity.defn(name=str(Call.UPDATE_ADDRESS))
-    async def update_address(self, req: UpdateAddress) -> Created:
-        await self._held(Call.UPDATE_ADDRESS)
-        return await super().update_address(req)
-
-    @activity.defn(name=str(Call.FETCH_BUNDLE))
-    async def fetch_bundle(self, req: BundleRef) -> BundleState:
-        await self._held(Call.FETCH_BUNDLE)
-        return await super().fetch_bundle(req)
+        self.released = True

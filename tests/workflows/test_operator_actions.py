@@ -5,8 +5,8 @@ a second one sent while the first is being applied is refused, never accepted an
 action answers once its effect is done, with the status that shows it. Driven as an operator
 drives it: starter.registrations.
 
-"While the first is being applied" is made certain by holding the first action's Twilio write
-(`HoldingFakeTwilio`) until the second one has been answered. A cancel while Twilio fails or holds
+"While the first is being applied" is made certain by holding the answer to the first action's
+Twilio write (`FakeTwilio.hold`) until the second one has been answered. A cancel while Twilio fails or holds
 a real call stays end to end (tests/integration/test_operator_actions.py)."""
 
 from __future__ import annotations
@@ -21,25 +21,13 @@ from a2p.progress import OperatorDecision, Phase, RegistrationStatus
 from a2p.requests import Correction
 from a2p.timings import Timings
 from starter import registrations
-from tests.factories import wait_phase
-from tests.workflows.conftest import faked_workers, new_request
-from tests.workflows.fake_twilio import Account, Hold, HoldingFakeTwilio, rejected
+from tests.factories import eventually, wait_phase
+from tests.workflows.conftest import new_request
+from tests.workflows.fake_twilio import Account, Hold, rejected
 
 REJECTED_STREET = "1 Jersey Str"
 BUSY = "another action is being applied"
 SETTLE = timedelta(seconds=30)  # the production settle wait (Timings())
-
-
-@pytest.fixture(scope="module")
-def fake() -> HoldingFakeTwilio:
-    return HoldingFakeTwilio()
-
-
-@pytest.fixture(scope="module")
-async def ts_queue(ts_env, fake):
-    """This module's worker: the fake Twilio whose calls a test can hold."""
-    async with faked_workers(ts_env, fake, "wf-actions") as queue:
-        yield queue
 
 
 async def parked_on_rejected_address(client, settings, queue, fake) -> tuple[str, Account, RegistrationStatus]:
@@ -189,7 +177,7 @@ async def test_cancel_during_a_correction_answers_both(client, ts_settings, ts_q
     try:
         correcting = asyncio.create_task(
             registrations.correct(client, wid, Correction(address={"street": "1 Jersey St"})))
-        await asyncio.wait_for(hold.reached.wait(), timeout=30)  # the correction is being applied
+        await eventually(lambda: hold.reached, 30, "the correction being applied", interval=0.02)
 
         status = await registrations.cancel(client, wid, "customer left")
         # The correction in effect is not left hanging: it answers too, with the end it came to.
