@@ -16,9 +16,10 @@ _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za
 _PHONE = re.compile(r"\+?\d[\d\s().-]{7,}\d")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _SECRET_KEYS = ("token", "secret", "password", "authorization", "auth")
-# What an operator searches the logs by is never masked, whatever digits it holds: an ISV's
-# customer ids are often numeric, and a registration's workflow id carries its customer id.
-_IDENTIFIER_KEYS = frozenset({"workflow_id", "run_id", "isv_customer_id", "task_queue", "activity"})
+# Never masked: the record's own fields, and what an operator searches the logs by, whatever digits
+# it holds (an ISV's customer ids are often numeric; a registration's workflow id carries one).
+_UNMASKED_KEYS = frozenset({"timestamp", "level", "logger",
+                            "workflow_id", "run_id", "isv_customer_id", "task_queue", "activity"})
 
 
 def mask_email(value: str) -> str:
@@ -56,7 +57,7 @@ def _mask_processor(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, An
     for k, v in event_dict.items():
         if _is_secret_key(k):
             out[k] = "***"
-        elif k in ("timestamp", "level", "logger") or k in _IDENTIFIER_KEYS:
+        elif k in _UNMASKED_KEYS:
             out[k] = v
         else:
             out[k] = mask(v)

@@ -363,9 +363,9 @@ class FakeTwilio:
     # ---- failure paths: an answer Twilio is slow to send ----------------------------------------
 
     def hold(self, workflow_id: str, *calls: Call, bound: float = 15) -> Hold:
-        """Hold the answers of ``calls`` of one registration from the moment they are reached until
-        released (at most ``bound`` s of wall time: a test that never releases fails on its
-        assertions rather than hanging)."""
+        """Hold the answers of ``calls`` of one registration, whenever they are reached, until
+        released — and for at most ``bound`` s of wall time from now: a test that never releases
+        fails on its assertions rather than hanging."""
         return Hold(self.accounts[workflow_id], frozenset(calls), time.monotonic() + bound)
 
     async def _answered(self, call: Call, req: Any) -> None:
