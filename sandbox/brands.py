@@ -208,7 +208,7 @@ def set_status(sb: "Sandbox", rec: dict, status: str, identity_status: str | Non
 def schedule_review(sb: "Sandbox", rec: dict) -> None:
     sb.scheduler.cancel(rec.get("review_event"))
     rec["review_seq"] = rec.get("review_seq", 0) + 1
-    rec["review_event"] = sb.scheduler.schedule("brand_review", sb.config.brand_review_seconds,
+    rec["review_event"] = sb.scheduler.schedule("brand_review", sb.setting("brand_review_seconds", rec["account_sid"]),
                                                 {"sid": rec["sid"], "seq": rec["review_seq"]})
     sb.store.put("brands", rec)
 

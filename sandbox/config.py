@@ -6,6 +6,8 @@ jump over them with ``POST /sandbox/clock/advance``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
@@ -59,3 +61,26 @@ class SandboxConfig(BaseModel):
     @classmethod
     def _no_trailing_slash(cls, v: str | None) -> str | None:
         return v.rstrip("/") if v else v
+
+
+# Settings an account can have of its own (``POST /sandbox/accounts/{AC}/config``): one test customer
+# held in review, or refused campaign updates, while the other customers of the same sandbox go on.
+ACCOUNT_SETTINGS = ("profile_review_seconds", "trust_product_review_seconds", "brand_review_seconds",
+                    "campaign_in_progress_seconds", "campaign_review_seconds", "campaign_updates_supported")
+
+
+class AccountConfig(BaseModel):
+    """One account's own values of :data:`ACCOUNT_SETTINGS` (null: the sandbox's again)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    profile_review_seconds: float | None = Field(None, ge=0)
+    trust_product_review_seconds: float | None = Field(None, ge=0)
+    brand_review_seconds: float | None = Field(None, ge=0)
+    campaign_in_progress_seconds: float | None = Field(None, ge=0)
+    campaign_review_seconds: float | None = Field(None, ge=0)
+    campaign_updates_supported: bool | None = None
+
+    def changes(self) -> dict[str, Any]:
+        """The settings given in the request, with null for "the sandbox's value again"."""
+        return {k: getattr(self, k) for k in self.model_fields_set}

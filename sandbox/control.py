@@ -18,6 +18,7 @@ from a2p import constants as c
 
 from . import addresses, brands, messaging, scenarios, trusthub
 from .clock import iso
+from .config import AccountConfig
 from .core import Sandbox
 from .faults import FaultConfig
 from .fixtures import LegacyFixture, legacy_customer
@@ -189,7 +190,8 @@ def otp_reply(sb: Sandbox, body: dict, request: Request) -> dict:
 
 
 def get_faults(sb: Sandbox, body: dict, request: Request) -> dict:
-    return {"config": sb.faults.config.model_dump(), "counts": dict(sb.faults.counts)}
+    return {"config": sb.faults.config.model_dump(), "counts": dict(sb.faults.counts),
+            "accounts": {sid: cfg.model_dump() for sid, cfg in sb.faults.by_account.items()}}
 
 
 def set_faults(sb: Sandbox, body: dict, request: Request) -> dict:
@@ -207,6 +209,24 @@ def stats(sb: Sandbox, body: dict, request: Request) -> dict:
         "scheduler": {"runs": sb.scheduler.runs, "failures": sb.scheduler.failures,
                       "pending": sb.store.count("events")},
     }
+
+
+def requests_log(sb: Sandbox, body: dict, request: Request) -> dict:
+    """``?account_sid=AC...``: the requests that account authenticated, in the order they were answered."""
+    account_sid = request.query_params.get("account_sid")
+    if not account_sid:
+        raise ValueError("give account_sid: the requests are kept per authenticating account")
+    return {"account_sid": account_sid, "requests": sb.stats.log(account_sid)}
+
+
+def get_account_config(sb: Sandbox, body: dict, request: Request) -> dict:
+    return sb.account_config(_account(sb, request.path_params["sid"]))
+
+
+def set_account_config(sb: Sandbox, body: dict, request: Request) -> dict:
+    """The account's own review delays and campaign-update switch (null: the sandbox's again)."""
+    account_sid = _account(sb, request.path_params["sid"])
+    return sb.update_account_config(account_sid, AccountConfig.model_validate(body).changes())
 
 
 def resources(sb: Sandbox, body: dict, request: Request) -> dict:
@@ -322,6 +342,38 @@ def set_campaign_status(sb: Sandbox, body: dict, request: Request) -> dict:
     return messaging.campaign_json(sb, rec)
 
 
+def _bundle(sb: Sandbox, sid: str) -> tuple[str, dict]:
+    for kind in (trusthub.CP, trusthub.TP):
+        rec = sb.store.get(kind, sid)
+        if rec is not None:
+            return kind, rec
+    raise ControlError(404, f"unknown bundle {sid}")
+
+
+def review_bundle(sb: Sandbox, body: dict, request: Request) -> dict:
+    """Run the bundle's pending review now (it decides as it would have later), callback and all."""
+    kind, rec = _bundle(sb, request.path_params["sid"])
+    if sb.store.get("events", rec.get("review_event")) is None:
+        raise ControlError(409, f"bundle {rec['sid']} has no review pending (it is {rec['status']})")
+    trusthub.finish_pending_review(sb, kind, rec)
+    return trusthub.bundle_json(sb, sb.store.get(kind, rec["sid"]), kind)
+
+
+class ReviewerRejection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    failure_reason: str | None = Field(..., min_length=1)
+
+
+def set_bundle_rejection(sb: Sandbox, body: dict, request: Request) -> dict:
+    """Twilio's reviewers reject the bundle at each of its reviews from now on, with this reason
+    (besides the scenarios'); null: the scenarios alone decide again."""
+    spec = ReviewerRejection.model_validate(body)
+    kind, rec = _bundle(sb, request.path_params["sid"])
+    rec["reviewer_rejection"] = spec.failure_reason
+    sb.store.put(kind, rec)
+    return trusthub.bundle_json(sb, rec, kind)
+
+
 def webhook_attempts(sb: Sandbox, body: dict, request: Request) -> dict:
     return {"attempts": list(sb.webhooks.attempts), "counts": dict(sb.webhooks.counts),
             "pending": [e["payload"] | {"due": iso(e["due"])} for e in sb.scheduler.pending("webhook")]}
@@ -350,12 +402,17 @@ routes = [
     _r("/faults", get_faults, "GET"),
     _r("/faults", set_faults, "POST"),
     _r("/stats", stats, "GET"),
+    _r("/requests", requests_log, "GET"),
+    _r("/accounts/{sid}/config", get_account_config, "GET"),
+    _r("/accounts/{sid}/config", set_account_config, "POST"),
     _r("/resources/{kind}", resources, "GET"),
     _r("/event-sink", set_event_sink, "POST"),
     _r("/fixtures/legacy", legacy_fixture, "POST"),
     _r("/tcr/uses", add_tcr_uses, "POST"),
     _r("/brands/{sid}/status", set_brand_status, "POST"),
     _r("/campaigns/{sid}/status", set_campaign_status, "POST"),
+    _r("/bundles/{sid}/review", review_bundle, "POST"),
+    _r("/bundles/{sid}/rejection", set_bundle_rejection, "POST"),
     _r("/webhooks", webhook_attempts, "GET"),
     _r("/reset", reset, "POST"),
 ]

@@ -12,7 +12,7 @@ from starlette.requests import Request
 
 from . import defaults
 from .clock import SandboxClock, Scheduler
-from .config import SandboxConfig
+from .config import ACCOUNT_SETTINGS, SandboxConfig
 from .faults import Faults, Stats
 from .policies import PRIMARY_PROFILE_POLICY_SID
 from .store import Store
@@ -92,6 +92,25 @@ class Sandbox:
         self.config = SandboxConfig.model_validate(self.config.model_dump() | changes)
         self.scheduler.interval = self.config.scheduler_interval_seconds
         return self.config
+
+    def setting(self, name: str, account_sid: str | None) -> Any:
+        """A setting as it applies to ``account_sid``: the account's own value, else the sandbox's."""
+        own = self.store.get_meta("account_config", {}).get(account_sid or "", {})
+        return own[name] if name in own else getattr(self.config, name)
+
+    def account_config(self, account_sid: str) -> dict[str, Any]:
+        return {name: self.setting(name, account_sid) for name in ACCOUNT_SETTINGS}
+
+    def update_account_config(self, account_sid: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Set (or, with None, drop) the account's own values of :data:`ACCOUNT_SETTINGS`."""
+        configs = dict(self.store.get_meta("account_config", {}))
+        own = {k: v for k, v in (configs.get(account_sid, {}) | changes).items() if v is not None}
+        if own:
+            configs[account_sid] = own
+        else:
+            configs.pop(account_sid, None)
+        self.store.set_meta("account_config", configs)
+        return self.account_config(account_sid)
 
     # ---- accounts ----------------------------------------------------------------------------
     @property

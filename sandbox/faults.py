@@ -12,9 +12,13 @@
   Only successful (2xx) responses are dropped;
 * ``concurrency_limit`` — more in-flight requests than this for one account -> 429 / 20429;
 * ``seed`` — seeds the fault RNG, so a run is reproducible;
-* ``path_regex`` — only paths matching this regex (``re.search``) get faults; ``methods`` likewise.
+* ``path_regex`` — only paths matching this regex (``re.search``) get faults; ``methods`` likewise;
+* ``account_sid`` — these faults only for the requests that account authenticates (one customer's
+  calls held while the others go on); they replace the sandbox-wide faults for that account, and
+  ``{"account_sid": ...}`` alone clears them. Without it, the sandbox-wide faults are replaced.
 
-Every injected fault is counted in ``GET /sandbox/stats`` under ``faults``.
+Every injected fault is counted in ``GET /sandbox/stats`` under ``faults``. The requests of each
+authenticating account are also kept in order (``GET /sandbox/requests?account_sid=``).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import asyncio
 import logging
 import random
 import re
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -47,6 +51,7 @@ class FaultConfig(BaseModel):
     seed: int | None = None
     path_regex: str | None = None
     methods: list[str] | None = None
+    account_sid: str | None = None
 
     @field_validator("path_regex")
     @classmethod
@@ -64,20 +69,30 @@ class FaultConfig(BaseModel):
 class Faults:
     def __init__(self) -> None:
         self.config = FaultConfig()
+        self.by_account: dict[str, FaultConfig] = {}
         self.rng = random.Random()
         self.counts: Counter[str] = Counter()
         self.in_flight: Counter[str] = Counter()
 
     def set(self, config: FaultConfig) -> None:
-        self.config = config
+        if config.account_sid is None:
+            self.config = config
+        elif config.model_dump(exclude={"account_sid"}) == FaultConfig().model_dump(exclude={"account_sid"}):
+            self.by_account.pop(config.account_sid, None)
+        else:
+            self.by_account[config.account_sid] = config
         self.rng = random.Random(config.seed)
 
     def clear(self) -> None:
         self.set(FaultConfig())
+        self.by_account.clear()
         self.counts.clear()
 
-    def applies(self, method: str, path: str) -> bool:
-        cfg = self.config
+    def config_for(self, account: str | None) -> FaultConfig:
+        return self.by_account.get(account or "", self.config)
+
+    @staticmethod
+    def applies(cfg: FaultConfig, method: str, path: str) -> bool:
         if cfg.methods is not None and method not in cfg.methods:
             return False
         return cfg.path_regex is None or re.search(cfg.path_regex, path) is not None
@@ -85,21 +100,31 @@ class Faults:
 
 class Stats:
     """Requests by endpoint and status, in all and per authenticating account (the Basic auth
-    username: a customer's subaccount when the product acts for it)."""
+    username: a customer's subaccount when the product acts for it); and each account's requests in
+    the order they were answered (the last :attr:`LOG_LENGTH`)."""
+
+    LOG_LENGTH = 2000
 
     def __init__(self) -> None:
         self.requests: dict[str, Counter[str]] = defaultdict(Counter)
         self.by_account: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
+        self.logs: dict[str, deque[tuple[str, str, int]]] = defaultdict(lambda: deque(maxlen=self.LOG_LENGTH))
 
     def record(self, method: str, path: str, status: int, account: str | None = None) -> None:
         key = f"{method} {path_template(path)}"
         self.requests[key][str(status)] += 1
         if account:
             self.by_account[account][key][str(status)] += 1
+            self.logs[account].append((method, path, status))
 
     def clear(self) -> None:
         self.requests.clear()
         self.by_account.clear()
+        self.logs.clear()
+
+    def log(self, account: str) -> list[dict[str, Any]]:
+        return [{"endpoint": f"{method} {path_template(path)}", "path": path, "status": status}
+                for method, path, status in self.logs.get(account, ())]
 
     def snapshot(self, account: str | None = None) -> dict[str, dict[str, int]]:
         requests = self.requests if account is None else self.by_account.get(account, {})
@@ -149,21 +174,19 @@ class FaultMiddleware:
                 status["code"] = message["status"]
             await send(message)
 
-        faults = self.sb.faults
+        credentials = basic_auth(dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1"))
+        account = credentials[0] if credentials else None
+        cfg = self.sb.faults.config_for(account)
         try:
-            if not faults.applies(method, path):
+            if not Faults.applies(cfg, method, path):
                 await self.app(scope, receive, counting_send)
                 return
-            await self._faulty(scope, receive, counting_send, method)
+            await self._faulty(scope, receive, counting_send, method, cfg, account or "-")
         finally:
-            credentials = basic_auth(dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1"))
-            self.sb.stats.record(method, path, status["code"], credentials[0] if credentials else None)
+            self.sb.stats.record(method, path, status["code"], account)
 
-    async def _faulty(self, scope: dict, receive: Any, send: Any, method: str) -> None:
-        faults, cfg = self.sb.faults, self.sb.faults.config
-        headers = dict(scope.get("headers") or [])
-        credentials = basic_auth(headers.get(b"authorization", b"").decode("latin-1"))
-        account = credentials[0] if credentials else "-"
+    async def _faulty(self, scope: dict, receive: Any, send: Any, method: str, cfg: FaultConfig, account: str) -> None:
+        faults = self.sb.faults
         if cfg.concurrency_limit is not None and faults.in_flight[account] >= cfg.concurrency_limit:
             faults.counts["concurrency_429"] += 1
             await _send_error(scope, send, errors.too_many_requests(

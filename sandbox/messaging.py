@@ -318,7 +318,8 @@ def create_campaign(ctx: Ctx, service_sid: str) -> Reply:
 def _schedule_review(sb: "Sandbox", rec: dict) -> None:
     """(Re)start the campaign's review: PENDING now, IN_PROGRESS and VERIFIED/FAILED later."""
     _cancel_events(sb, rec)
-    rec["events"] = [sb.scheduler.schedule("campaign_in_progress", sb.config.campaign_in_progress_seconds,
+    rec["events"] = [sb.scheduler.schedule("campaign_in_progress",
+                                           sb.setting("campaign_in_progress_seconds", rec["account_sid"]),
                                            {"sid": rec["sid"]})]
 
 
@@ -330,7 +331,7 @@ def _cancel_events(sb: "Sandbox", rec: dict) -> None:
 
 def update_campaign(ctx: Ctx, service_sid: str, sid: str) -> Reply:
     """UpdateUsAppToPerson: a FAILED campaign, edited, goes back to review (the create's scenarios apply)."""
-    if not ctx.sb.config.campaign_updates_supported:
+    if not ctx.sb.setting("campaign_updates_supported", ctx.account_sid):
         raise errors.method_not_allowed()
     rec = _owned_campaign(ctx, service_sid, sid)
     ctx.only(*UPDATE_PARAMS)
@@ -438,7 +439,8 @@ def campaign_in_progress(sb: "Sandbox", payload: dict) -> None:
     if rec is None or rec["campaign_status"] != "PENDING":
         return
     rec.update(campaign_status="IN_PROGRESS", date_updated=sb.now(), campaign_id=_campaign_id(rec))
-    rec["events"] = [sb.scheduler.schedule("campaign_review", sb.config.campaign_review_seconds, {"sid": rec["sid"]})]
+    rec["events"] = [sb.scheduler.schedule("campaign_review", sb.setting("campaign_review_seconds", rec["account_sid"]),
+                                           {"sid": rec["sid"]})]
     sb.store.put("campaigns", rec)
     _campaign_event(sb, rec, "campaign-submitted", "CampaignRegistrationSubmitted")
 

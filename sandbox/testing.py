@@ -155,16 +155,31 @@ class _ControlAPI:
 
     def set_faults(self, **faults: Any) -> Any:
         """latency_ms, latency_jitter_ms, rate_429, rate_500, drop_after_commit, concurrency_limit, seed,
-        path_regex, methods. Replaces the whole fault configuration."""
+        path_regex, methods. Replaces the whole fault configuration; with ``account_sid``, only that
+        account's (its requests get these faults instead of the sandbox-wide ones)."""
         return self._call("POST", "/sandbox/faults", json=faults)
 
-    def clear_faults(self) -> Any:
-        return self._call("POST", "/sandbox/faults", json={})
+    def clear_faults(self, account_sid: str | None = None) -> Any:
+        """The sandbox-wide faults off; with ``account_sid``, that account's own faults."""
+        return self._call("POST", "/sandbox/faults", json=_compact(account_sid=account_sid))
 
     def stats(self, account_sid: str | None = None) -> Any:
         """``{requests: {"POST /v1/CustomerProfiles": {"201": n}}, resources, faults, webhooks, scheduler}``;
         with ``account_sid``, only the requests that account authenticated."""
         return self._call("GET", "/sandbox/stats", params={"account_sid": account_sid} if account_sid else None)
+
+    def requests(self, account_sid: str) -> Any:
+        """The requests ``account_sid`` authenticated, in the order answered:
+        ``{account_sid, requests: [{endpoint: "POST /v1/CustomerProfiles/{Sid}", path, status}]}``."""
+        return self._call("GET", "/sandbox/requests", params={"account_sid": account_sid})
+
+    def account_config(self, account_sid: str) -> Any:
+        return self._call("GET", f"/sandbox/accounts/{account_sid}/config")
+
+    def set_account_config(self, account_sid: str, **settings: Any) -> Any:
+        """The account's own review delays / ``campaign_updates_supported`` (None: the sandbox's again),
+        e.g. ``set_account_config(sub, profile_review_seconds=3600)``; answers its settings."""
+        return self._call("POST", f"/sandbox/accounts/{account_sid}/config", json=settings)
 
     def resources(self, kind: str, **filters: Any) -> Any:
         """All records of ``kind`` across accounts (API shape + ``sandbox`` internals); filters are
@@ -197,6 +212,14 @@ class _ControlAPI:
         Event Streams event; answers the campaign's API JSON."""
         return self._call("POST", f"/sandbox/campaigns/{campaign_sid}/status",
                           json=_compact(status=status, errors=errors))
+
+    def review_bundle(self, bundle_sid: str) -> Any:
+        """Run the bundle's pending review now (its status callback goes out); answers its API JSON."""
+        return self._call("POST", f"/sandbox/bundles/{bundle_sid}/review")
+
+    def reject_bundle_reviews(self, bundle_sid: str, failure_reason: str | None) -> Any:
+        """The bundle's reviews from now on reject it with ``failure_reason`` (None: the scenarios alone)."""
+        return self._call("POST", f"/sandbox/bundles/{bundle_sid}/rejection", json={"failure_reason": failure_reason})
 
     def webhooks(self) -> Any:
         """Webhook delivery attempts: ``{attempts: [...], counts, pending}``."""

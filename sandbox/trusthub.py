@@ -129,7 +129,7 @@ def submit_bundle(sb: "Sandbox", kind: str, rec: dict) -> None:
             f"{policies.first_failure(results)}", errors.BUNDLE_NOT_COMPLIANT)
     rec["submissions"] = rec.get("submissions", 0) + 1
     set_bundle_status(sb, kind, rec, "in-review")
-    delay = getattr(sb.config, KINDS[kind].review_setting)
+    delay = sb.setting(KINDS[kind].review_setting, rec["account_sid"])
     rec["review_event"] = sb.scheduler.schedule("bundle_review", delay,
                                                 {"kind": kind, "sid": rec["sid"], "submission": rec["submissions"]})
     sb.store.put(kind, rec)
@@ -204,6 +204,7 @@ def review_reasons(sb: "Sandbox", kind: str, rec: dict) -> list[str]:
     elif kind == TP:
         end_user = end_user_of(sb, rec["sid"], c.SOLE_PROPRIETOR_END_USER_TYPE)
         reasons.append(scenarios.brand_name_rejection((end_user or {}).get("attributes", {}).get("brand_name")) or "")
+    reasons.append(rec.get("reviewer_rejection") or "")  # POST /sandbox/bundles/{BU}/rejection
     return list(dict.fromkeys(r for r in reasons if r))
 
 

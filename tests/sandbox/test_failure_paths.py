@@ -142,6 +142,13 @@ async def test_without_campaign_updates_the_client_deletes_and_creates(account, 
         assert (err.value.status, err.value.code) == (405, 20004) and err.value.msg.endswith("Method not allowed")
     finally:
         await control.set_config(campaign_updates_supported=True)
+    # The same switch for one account only: its updates refused, while the sandbox's are supported.
+    settings = await control.set_account_config(account.sid, campaign_updates_supported=False)
+    assert settings["campaign_updates_supported"] is False and (await control.get_config())["campaign_updates_supported"]
+    with pytest.raises(TwilioRestException) as err:
+        campaigns(campaign.sid).update(**UPDATE)
+    assert (err.value.status, err.value.code) == (405, 20004)
+    assert (await control.set_account_config(account.sid, campaign_updates_supported=None))["campaign_updates_supported"]
     assert campaigns(campaign.sid).fetch().campaign_status == "FAILED"
 
     # the fallback: delete, then a new campaign for the same brand on the same service
@@ -324,6 +331,57 @@ async def test_rejected_bundle_email_fixed_by_update_passes_review(account, cont
     brand(client, customer)
     await control.advance_clock(4)
     assert client.messaging.v1.brand_registrations(customer.brand_sid).fetch().status == "APPROVED"
+
+
+# ---- Trust Hub: one customer's reviews held, run now, or rejected by the reviewer ----------
+async def test_a_bundle_review_held_for_one_account_runs_when_told(sandbox, account, control, receiver):
+    """One account's profile review waits an hour while another account's runs on time; told to,
+    the held review runs now and decides as it would have (the status callback goes out)."""
+    held = await control.set_account_config(account.sid, profile_review_seconds=3600)
+    assert held["profile_review_seconds"] == 3600 and held["brand_review_seconds"] == 3  # the rest: the sandbox's
+    other = await control.create_subaccount()
+    other_client = twilio_client(sandbox.base_url, other["sid"], other["auth_token"])
+    path = f"/failure-paths/{next(_paths)}"
+    customer = starter_profile(account.client, Customer(), email="jane@disposable.test",
+                               status_callback=receiver.url(path))
+    elsewhere = starter_profile(other_client, Customer(), email="jane@disposable.test")
+    profiles = account.client.trusthub.v1.customer_profiles
+    await control.advance_clock(3)
+    assert other_client.trusthub.v1.customer_profiles(elsewhere.profile_sid).fetch().status == "twilio-rejected"
+    assert profiles(customer.profile_sid).fetch().status == "in-review"
+
+    reviewed = await control.review_bundle(customer.profile_sid)
+    assert (reviewed["status"], reviewed["errors"]) == (
+        "twilio-rejected", [{"code": 30701, "message": "Email is a suspected disposable address."}])
+    callback = receiver.wait_for(lambda r: r["path"].split("?")[0] == path and b"twilio-rejected" in r["body"])
+    assert b"FailureReason=Email+is+a+suspected+disposable+address." in callback["body"]
+    with pytest.raises(SandboxControlError) as err:  # nothing left to review
+        await control.review_bundle(customer.profile_sid)
+    assert err.value.status == 409
+    await control.set_account_config(account.sid, profile_review_seconds=None)
+    assert (await control.account_config(account.sid))["profile_review_seconds"] == 2
+
+
+async def test_reviewer_rejects_a_bundle_with_the_reason_given(account, control, mobile):
+    """A rejection no scenario produces (a reviewer's own reason), at each review until withdrawn."""
+    customer = starter_profile(account.client, Customer())
+    trust_product(account.client, customer, mobile=mobile, submit=False)
+    reason = "The brand name does not match the name on the customer profile."
+    armed = await control.reject_bundle_reviews(customer.trust_sid, reason)
+    assert armed["status"] == "draft"  # nothing happens before a review
+    trusts = account.client.trusthub.v1.trust_products
+    assert trusts(customer.trust_sid).update(status="pending-review").status == "in-review"
+    await control.advance_clock(3)
+    rejected = trusts(customer.trust_sid).fetch()
+    assert (rejected.status, rejected.errors) == ("twilio-rejected", [{"code": 30701, "message": reason}])
+
+    await control.reject_bundle_reviews(customer.trust_sid, None)
+    assert trusts(customer.trust_sid).update(status="pending-review").status == "in-review"
+    await control.advance_clock(3)
+    assert trusts(customer.trust_sid).fetch().status == "in-review"  # passed: awaits the brand
+    with pytest.raises(SandboxControlError) as err:
+        await control.reject_bundle_reviews("BU" + "0" * 32, reason)
+    assert err.value.status == 404
 
 
 # ---- API v2010: a subaccount's auth token -------------------------------------------------

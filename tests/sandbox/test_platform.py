@@ -132,6 +132,31 @@ async def test_fault_injection(sandbox, control, account):
         await control.clear_faults()
 
 
+async def test_faults_and_request_log_of_one_account(sandbox, control, account):
+    """Faults aimed at one account hold its calls while another account's go through; each
+    account's requests are kept in the order they were answered."""
+    other = await control.create_subaccount()
+    other_client = twilio_client(sandbox.base_url, other["sid"], other["auth_token"])
+    try:
+        await control.set_faults(account_sid=account.sid, rate_500=1.0, path_regex="^/v1/EndUsers$", methods=["POST"])
+        with pytest.raises(TwilioRestException) as err:
+            _create_end_user(account.client)
+        assert err.value.status == 500
+        _create_end_user(other_client)  # the sandbox-wide faults (none) apply to every other account
+        account.client.trusthub.v1.end_users.list()  # and to this account's other requests
+        faults = await control.faults()
+        assert faults["config"]["rate_500"] == 0 and faults["accounts"][account.sid]["rate_500"] == 1.0
+    finally:
+        await control.clear_faults(account_sid=account.sid)
+    assert account.sid not in (await control.faults())["accounts"]
+    _create_end_user(account.client)
+
+    log = (await control.requests(account.sid))["requests"]
+    assert [(r["endpoint"], r["status"]) for r in log] == [
+        ("POST /v1/EndUsers", 500), ("GET /v1/EndUsers", 200), ("POST /v1/EndUsers", 201)]
+    assert [r["endpoint"] for r in (await control.requests(other["sid"]))["requests"]] == ["POST /v1/EndUsers"]
+
+
 async def test_deterministic_fault_rng(control, account):
     try:
         outcomes = []
