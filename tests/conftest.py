@@ -11,7 +11,8 @@ from infra.process import exit_now
 
 # End-to-end suites that drive registrations in real (compressed) time: `-m "not slow"` leaves
 # them out; tests/workflows covers the same flows on a time-skipping server in seconds.
-SLOW = ("tests/reliability/", "tests/integration/test_registration.py", "tests/integration/test_conversion.py")
+SLOW = ("tests/reliability/", "tests/integration/test_registration.py", "tests/integration/test_conversion.py",
+        "tests/integration/test_failure_paths.py")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -69,11 +69,13 @@ def client(temporal_env):
 class Customer:
     """One test customer: its subaccount, its 10DLC number, and request factory."""
 
-    def __init__(self, control: SandboxControl, subaccount_sid: str, phone_number_sid: str) -> None:
+    def __init__(self, control: SandboxControl, subaccount_sid: str, phone_number_sid: str,
+                 mobile_number: str | None = None) -> None:
         self.control = control
         self.subaccount_sid = subaccount_sid
         self.phone_number_sid = phone_number_sid
-        self.mobile_number = f"+1415555{uuid.uuid4().int % 10000:04d}"  # TCR allows 3 brands per mobile
+        # TCR allows 3 brands per mobile; customers side by side need their own (their OTPs go to it).
+        self.mobile_number = mobile_number or f"+1415555{uuid.uuid4().int % 10000:04d}"
 
     def request(self, *, timings: Timings = FAST, **changes: Any) -> RegistrationRequest:
         return RegistrationRequest.model_validate(registration_data(
@@ -87,8 +89,13 @@ class Customer:
         return (await self.control.resources(kind, account_sid=self.subaccount_sid))["resources"]
 
 
-@pytest.fixture
-async def customer(control) -> Customer:
+async def new_customer(control: SandboxControl, mobile_number: str | None = None) -> Customer:
+    """A customer in a subaccount of its own, with its 10DLC number."""
     sub = await control.create_subaccount()
     number = await control.create_phone_number(account_sid=sub["sid"])
-    return Customer(control, sub["sid"], number["sid"])
+    return Customer(control, sub["sid"], number["sid"], mobile_number)
+
+
+@pytest.fixture
+async def customer(control) -> Customer:
+    return await new_customer(control)
