@@ -4,7 +4,9 @@ A change that would break registrations already running (they live for weeks) fa
 such changes behind `workflow.patched`. Record new histories with
 `A2P_RECORD_HISTORIES=1 python3 dev.py test tests/integration/test_registration.py
 tests/integration/test_failure_paths.py tests/workflows/test_failure_paths.py` (conversions:
-`tests/integration/test_conversion.py -k happy_path`)."""
+`tests/integration/test_conversion.py -k happy_path`, `tests/service/test_conversion_callbacks.py`);
+that writes every history those tests record: keep (git checkout) the ones that should stay as
+recorded by older code."""
 
 from __future__ import annotations
 
@@ -33,4 +35,7 @@ def test_histories_are_recorded() -> None:
     names = {p.stem for p in HISTORIES}
     assert {"new_registration_happy_path", "new_registration_address_correction",
             "legacy_conversion_happy_path", "new_registration_profile_correction_brand_update",
-            "new_registration_campaign_correction", "new_registration_brand_suspended_then_reinstated"} <= names, names
+            "new_registration_campaign_correction", "new_registration_brand_suspended_then_reinstated",
+            "new_registration_campaign_deleted_and_created", "new_registration_brand_expired_parked",
+            "new_registration_profile_rejected_stops_before_tcr",
+            "legacy_conversion_bundle_rejected_by_callback"} <= names, names

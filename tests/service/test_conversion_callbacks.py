@@ -14,6 +14,7 @@ from temporalio.api.enums.v1 import EventType
 from a2p.progress import BundleEvent, Phase
 from a2p.requests import Correction
 from starter import registrations
+from tests.factories import record_history
 from tests.service.conftest import TIMINGS, _mobiles, answer_otp, eventually, wait_phase
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -75,3 +76,4 @@ async def test_legacy_conversion_receives_its_trust_bundle_rejection_by_callback
     await answer_otp(stack.control, mobile)
     final = await registrations.final_status(stack.client, wid)
     assert final.phase == Phase.COMPLETED and final.flow == "legacy" and final.brand_updates_used == 1
+    await record_history(stack.client, wid, "legacy_conversion_bundle_rejected_by_callback")
