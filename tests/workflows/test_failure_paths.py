@@ -2,7 +2,7 @@
 server with fake Twilio, at the production timings. Each test asserts where the registration ends
 and which Twilio calls were made — no brand update spent in vain, nothing sent to TCR on data Twilio
 already rejected, never two live campaigns, and states only a person can resolve parked once with
-the action to take. (The FAILED campaign corrected by an edit stays end to end, on the sandbox:
+the action to take. (The same paths end to end on the dev server and the sandbox, side by side:
 tests/integration/test_failure_paths.py.)"""
 
 from __future__ import annotations
