@@ -135,9 +135,17 @@ async def email_rejected_is_fixed_on_the_bundle(w: Walk) -> None:
 # Where the trust bundle phase is held (its request answers 500) while the profile's rejection arrives.
 TRUST_BUNDLE_STEPS = {
     "created": ("POST", r"^/v1/TrustProducts$", "POST /v1/TrustProducts"),
+    "evaluated": ("POST", r"^/v1/TrustProducts/BU[0-9a-f]{32}/Evaluations$", "POST /v1/TrustProducts/{Sid}/Evaluations"),
     "submitted": ("POST", r"^/v1/TrustProducts/BU[0-9a-f]{32}$", TRUST_BUNDLE_WRITE),
     "checked after its settle wait": ("GET", r"^/v1/TrustProducts/BU[0-9a-f]{32}$", "GET /v1/TrustProducts/{Sid}"),
 }
+
+
+async def profile_rejection_webhook(w: Walk, wid: str, profile: dict) -> None:
+    """Twilio's status callback of the rejected profile, as the registration service signals it."""
+    await w.client.get_workflow_handle(wid).signal("bundle_event", BundleEvent(
+        bundle_sid=profile["sid"], status="twilio-rejected", failure_reason=profile["errors"][0]["message"],
+        event_id=f"WH{uuid.uuid4().hex}"))
 
 
 async def profile_rejected_while_the_trust_bundle_is(w: Walk, step: str) -> None:
@@ -156,9 +164,7 @@ async def profile_rejected_while_the_trust_bundle_is(w: Walk, step: str) -> None
         profile = await w.control.review_bundle(status.sids.customer_profile)
         assert profile["status"] == "twilio-rejected", profile
         reason = profile["errors"][0]["message"]
-        # Twilio's status callback, as the registration service signals it.
-        await w.client.get_workflow_handle(wid).signal("bundle_event", BundleEvent(
-            bundle_sid=profile["sid"], status="twilio-rejected", failure_reason=reason, event_id=f"WH{uuid.uuid4().hex}"))
+        await profile_rejection_webhook(w, wid, profile)
     finally:
         await w.control.clear_faults(account_sid=w.account)
 
@@ -184,7 +190,16 @@ async def starter_profile_corrected_after_the_brand_failed(w: Walk) -> None:
     status = await wait_phase(w.client, wid, Phase.NEEDS_ATTENTION)
     assert status.problem.source == "brand" and status.statuses.brand == "FAILED", status.problem
     assert any(e.code == 30701 for e in status.problem.errors), status.problem
+    # The profile's rejection reaches the registration by webhook; 'retry' (update the brand
+    # unchanged) then updates no brand while the rejection is known: a correction comes first.
+    [profile] = await w.customer.resources("customer_profiles")
+    await profile_rejection_webhook(w, wid, profile)
     before = len(await w.requests())
+    await w.decide(wid, "retry")
+    status = await wait_until(w.client, wid, lambda s: s.phase == Phase.NEEDS_ATTENTION
+                              and s.problem.source == "customer_profile", what="parked for the profile's correction")
+    assert "disposable" in status.problem.summary and "correction" in status.problem.accepts, status.problem
+    assert BRAND_UPDATE not in [r["endpoint"] for r in (await w.requests())[before:]]
 
     await registrations.correct(w.client, wid, Correction(email=GOOD_EMAIL))
     final = await w.complete(wid)
