@@ -232,10 +232,14 @@ def test_convert_wait_beats_every_30_s_and_ctrl_c_prints_the_summary_so_far(kept
     assert "Traceback" not in follower.output()
 
 
-async def pending_activities(address: str, workflow_id: str) -> list:
-    """The workflow's pending activities as Temporal describes them (the Web UI's source)."""
-    client = await Client.connect(address)
-    return list((await client.get_workflow_handle(workflow_id).describe()).raw_description.pending_activities)
+async def pending_activities(address: str, workflow_id: str) -> tuple[list, list]:
+    """The workflow's pending activities as Temporal describes them, and its ActivityTaskScheduled
+    events (the Web UI's Pending Activities and Event History)."""
+    handle = (await Client.connect(address)).get_workflow_handle(workflow_id)
+    pending = list((await handle.describe()).raw_description.pending_activities)
+    scheduled = [e.activity_task_scheduled_event_attributes async for e in handle.fetch_history_events()
+                 if e.HasField("activity_task_scheduled_event_attributes")]
+    return pending, scheduled
 
 
 def test_status_shows_the_twilio_call_being_retried_and_the_console_one_line_per_failure(kept_up_demo, tmp_path):
@@ -262,13 +266,17 @@ def test_status_shows_the_twilio_call_being_retried_and_the_console_one_line_per
         view = httpx.get(f"{url}/v1/registrations/{wid}", headers={"Authorization": f"Bearer {key}"}).json()
         [call] = view["pending_calls"]
         assert call["call"] == "create_bundle" and call["attempt"] >= 2 and call["retries_until"]
-        # What the Web UI's pending activity shows, as the README says: Maximum Attempts Unlimited,
-        # bounded by its Expiration 6 h after the call was first scheduled (schedule-to-close).
-        [pending] = asyncio.run(pending_activities(env["TEMPORAL_ADDRESS"], wid))
+        # As the README says: unlimited attempts (the Web UI's "Attempt N / UNLIMITED"), bounded in
+        # time — the call expires 6 h after it was first scheduled, its schedule-to-close timeout
+        # (the Web UI's "Schedule To Close Timeout 6 hours" in the scheduled event).
+        [pending], [scheduled] = asyncio.run(pending_activities(env["TEMPORAL_ADDRESS"], wid))
         assert pending.activity_type.name == "create_bundle" and pending.maximum_attempts == 0
         expires = pending.expiration_time.ToDatetime(tzinfo=timezone.utc)
         assert posted + timedelta(hours=6) - timedelta(seconds=1) <= expires <= \
             datetime.now(timezone.utc) + timedelta(hours=6), (posted, expires)
+        assert scheduled.activity_type.name == "create_bundle"
+        assert scheduled.schedule_to_close_timeout.ToTimedelta() == timedelta(hours=6)
+        assert scheduled.retry_policy.maximum_attempts == 0
     finally:
         sandbox.clear_faults()
         sandbox.close()
