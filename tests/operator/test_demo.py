@@ -120,6 +120,9 @@ def test_every_command_says_what_it_does():
                     "decide", "resend-otp", "cancel"):
         line = next((ln for ln in top.splitlines() if ln.strip().startswith(command)), "")
         assert len(line.split()) > 2 or command == "resend-otp", f"{command} has no description in --help"
+    # As the README's CLI section: the read-only commands need no Twilio settings, the rest do.
+    assert "Twilio's only for worker, service, start, convert, correct, decide, resend-otp and cancel" in \
+        " ".join(top.split())
     assert subprocess.run([A2P, "sandbox", "--help"], capture_output=True, text=True).stdout.startswith(
         "usage: a2p sandbox")
 
