@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field, ModelWrapValidatorHandler, SecretStr, ValidationError, field_validator, model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -18,6 +21,8 @@ class SettingsError(RuntimeError):
     """Raised at start-up when the configuration is unusable; the message names every problem."""
 
 
+_CREDENTIALS = "TWILIO_AUTH_TOKEN (or both TWILIO_API_KEY and TWILIO_API_SECRET)"
+_NO_CREDENTIALS = PydanticCustomError("twilio_credentials", "set " + _CREDENTIALS)
 _ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _API_KEY_SID = re.compile(r"^SK[0-9a-fA-F]{32}$")
 _BUNDLE_SID = re.compile(r"^BU[0-9a-fA-F]{32}$")
@@ -184,13 +189,30 @@ class Settings(TemporalSettings):
             raise ValueError("must be an http(s) URL")
         return v.rstrip("/")
 
-    @model_validator(mode="after")
-    def _credentials(self) -> Settings:
-        if self.twilio_auth_token is None and (self.twilio_api_key is None or self.twilio_api_secret is None):
-            raise ValueError(
-                "set TWILIO_AUTH_TOKEN, or both TWILIO_API_KEY and TWILIO_API_SECRET"
-            )
-        return self
+    @model_validator(mode="wrap")
+    @classmethod
+    def _credentials(cls, data: Any, handler: ModelWrapValidatorHandler[Settings]) -> Settings:
+        """Twilio's credentials: the auth token, or an API key and its secret. Checked on the input,
+        so that they are named with every other missing or bad setting, not in a second round
+        once those are fixed."""
+        lacking = isinstance(data, dict) and data.get("twilio_auth_token") is None and (
+            data.get("twilio_api_key") is None or data.get("twilio_api_secret") is None)
+        try:
+            settings = handler(data)
+        except ValidationError as err:
+            if not lacking:
+                raise
+            problems = []
+            for e in err.errors():
+                problem = InitErrorDetails(type=e["type"], loc=e["loc"], input=e["input"])
+                if "ctx" in e:
+                    problem["ctx"] = e["ctx"]
+                problems.append(problem)
+            problems.append(InitErrorDetails(type=_NO_CREDENTIALS, loc=(), input=data))
+            raise ValidationError.from_exception_data(err.title, problems) from None
+        if lacking:
+            raise _NO_CREDENTIALS
+        return settings
 
     @property
     def uses_sandbox(self) -> bool:
@@ -222,14 +244,22 @@ class Settings(TemporalSettings):
 
 
 def describe_errors(err: ValidationError) -> str:
-    lines = []
+    """Every problem: what is not set on one line (Twilio's credentials with the rest), then each
+    bad value on a line of its own; a single problem is a single line."""
+    unset, lines = [], []
     for e in err.errors():
         name = ".".join(str(p) for p in e["loc"]).upper() or "configuration"
-        msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "missing":
-            msg = "is required but not set"
-        lines.append(f"  {name}: {msg}")
-    return "invalid configuration:\n" + "\n".join(lines)
+            unset.append(name)
+        elif e["type"] == _NO_CREDENTIALS.type:
+            unset.append(_CREDENTIALS)
+        else:
+            lines.append(f"{name}: {e['msg'].removeprefix('Value error, ')}")
+    if unset:
+        lines.insert(0, "set " + (", ".join(unset[:-1]) + " and " + unset[-1] if len(unset) > 1 else unset[0]))
+    if len(lines) == 1:
+        return f"invalid configuration: {lines[0]}"
+    return "invalid configuration:\n" + "\n".join(f"  {line}" for line in lines)
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -13,7 +13,9 @@ on a loopback port of its own, and points the Web UI at it (`--ui-codec-endpoint
   (browsers always send it on these cross-origin calls, and no page of another origin can set it);
   CORS allows only those origins.
 
-It is never part of `a2p service`.
+The Origin check keeps out browser pages of other origins, not programs: any process on this
+machine can send that header. The boundary is loopback (this machine's users and processes), as for
+the dev server itself. It is never part of `a2p service`.
 """
 
 from __future__ import annotations

@@ -176,6 +176,8 @@ async def run_demo(keep_up: bool = False, request_file: Path | None = None, chil
     sock = bind_preferred(8080)
     ports["service"] = (8080, sock.getsockname()[1])
     codec_sock = bind_preferred(8081) if payload_keys is not None else None
+    if codec_sock is not None:
+        ports["Web UI's codec"] = (8081, codec_sock.getsockname()[1])
     temporal_port, ui_port, sandbox_port = (ports[k][1] for k in ("Temporal", "Web UI", "sandbox"))
     service_url, api_key = url_of(sock), secrets.token_urlsafe(16)
     origins = ui_origins(ui_port)
@@ -190,7 +192,7 @@ async def run_demo(keep_up: bool = False, request_file: Path | None = None, chil
           "registration service ...", flush=True)
     for name, (default, port) in ports.items():
         if port != default:
-            print(f"  note: port {default} is taken; the {name} is on {port}")
+            print(f"  note: port {default} is taken; the {name} is on {port}", flush=True)
     devserver = children.add(DevServerProcess(port=temporal_port, ui_port=ui_port, ui_codec_endpoint=codec_url,
                                               db_file=str(STATE_DIR / "temporal-dev.sqlite"),
                                               log_file=str(STATE_DIR / "temporal-dev.log")))

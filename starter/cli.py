@@ -41,8 +41,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="a2p", description="A2P 10DLC Sole Proprietor registrations on Temporal: run the stack, start, watch "
                                 "and steer registrations.",
         epilog="Settings come from the environment (or .env): TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, "
-               "A2P_PAYLOAD_KEYS for every command; Twilio's only for worker, start, convert, correct, decide, "
-               "resend-otp and cancel. See README, Configuration.")
+               "A2P_PAYLOAD_KEYS for every command; Twilio's only for worker, service, start, convert, correct, "
+               "decide, resend-otp and cancel. See README, Configuration.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands")
 
     def add(name: str) -> argparse.ArgumentParser:

@@ -295,9 +295,8 @@ class RegistrationBase(OperatorActions):
 
     async def _settle(self, what: str) -> None:
         """The seed's 30 s wait after a submission, for synchronous validation errors to surface."""
-        secs = self.timings.settle_wait.total_seconds()
-        self.status.waiting_for = f"{what} validation ({secs:g} s settle wait)"
-        await self._wait(lambda: False, self.timings.settle_wait, f"wait {secs:g} s for {what} validation")
+        self.status.waiting_for, summary = visibility.settle(what, self.timings.settle_wait)
+        await self._wait(lambda: False, self.timings.settle_wait, summary)
         self.status.waiting_for = None
 
     async def _follow(self, waiting_for: str, done: Callable[[], bool], poll: Callable[[], Any],

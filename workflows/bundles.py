@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from a2p.progress import Problem
     from a2p.requests import Correction
 
+from workflows import visibility
 from workflows.base import RegistrationBase
 from workflows.patches import FAILURE_PATHS
 
@@ -139,7 +140,7 @@ class BundleSteps(RegistrationBase):
             if not rejected:
                 return
             kind = rejected[0]
-            reason = self._bundle_failure.get(kind, "no reason given")
+            reason = visibility.reasons([self._bundle_failure.get(kind, "no reason given")])
             correction = await self._attention(Problem(
                 source=kind, summary=f"{LABEL[kind]} rejected by Twilio: {reason}",
                 accepts=["correction", "retry", "end"],

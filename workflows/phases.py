@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from a2p.requests import CampaignDetails, Correction, MessagingServiceSpec, merge_campaign
     from a2p.timings import human_duration
 
+from workflows import visibility
 from workflows.base import Ended, Refused
 from workflows.bundles import BundleSteps
 from workflows.patches import FAILURE_PATHS, NO_RESEND_AFTER_DEADLINE, OTP_REQUEST_ANSWERED
@@ -88,8 +89,8 @@ class Phases(BundleSteps):
 
     async def _brand_failed(self) -> None:
         errors = list(self._brand_errors)
-        reasons = [f"{k.replace('_', ' ')} rejected: {r}" for k, r in self._bundle_failure.items()]
-        summary = "brand FAILED: " + "; ".join([e.message for e in errors] + reasons or ["no reason given"])
+        rejections = [f"{k.replace('_', ' ')} rejected: {r}" for k, r in self._bundle_failure.items()]
+        summary = "brand FAILED: " + (visibility.reasons([e.message for e in errors] + rejections) or "no reason given")
         left = MAX_BRAND_UPDATES - self.status.brand_updates_used
         if left <= 0:
             await self._update_limit_reached(summary + f" — no self-service brand updates left ({MAX_BRAND_UPDATES} "

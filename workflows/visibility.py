@@ -4,23 +4,23 @@ code only: deterministic, no I/O."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from a2p import search_attributes as sa
-    from a2p.progress import TERMINAL_PHASES, Problem, RegistrationStatus, TimelineEntry
+    from a2p.progress import TERMINAL_PHASES, Phase, Problem, RegistrationStatus, TimelineEntry
 
 MAX_TIMELINE = 200
 
-# How a person sends each action (the service's API; the CLI is `a2p correct|decide ID ...`).
-HOW = {
-    "correction": "POST /v1/registrations/{id}/corrections (a2p correct {id} FILE.json)",
-    "retry": "POST /v1/registrations/{id}/actions/decide {{\"action\": \"retry\"}} (a2p decide {id} retry)",
-    "end": "POST /v1/registrations/{id}/actions/decide {{\"action\": \"end\"}} (a2p decide {id} end)",
-    "resend_otp_and_wait": "POST /v1/registrations/{id}/actions/decide {{\"action\": \"resend_otp_and_wait\"}} "
-                           "(a2p decide {id} resend_otp_and_wait)",
+# How a person moves a parked or waiting registration on: the `a2p` command and the service's API
+# call, per action ({id}: the workflow id; {actions}: the decisions it takes now).
+MOVES = {
+    "correction": ("a2p correct {id} FILE.json", "POST /v1/registrations/{id}/corrections"),
+    "decision": ("a2p decide {id} {actions}", "POST /v1/registrations/{id}/actions/decide {{\"action\": {choices}}}"),
+    "resend_otp": ("a2p resend-otp {id}", "POST /v1/registrations/{id}/actions/resend-otp"),
 }
 
 
@@ -73,12 +73,49 @@ def _when(at: datetime) -> str:
     return at.strftime("%Y-%m-%d %H:%M UTC")
 
 
+def reasons(texts: Iterable[str]) -> str:
+    """Twilio's reasons joined for a person to read. The seed's each end in ";", so a plain
+    ``"; ".join`` reads "Country: US;; Email ..."; empty parts are dropped."""
+    parts = (part.strip() for text in texts for part in text.split(";"))
+    return "; ".join(part for part in parts if part)
+
+
+def settle(what: str, wait: timedelta) -> tuple[str, str]:
+    """A settle wait's ``waiting_for`` and its timer's summary (in the Web UI): "0.5 s", never "0 s"."""
+    secs = wait.total_seconds()
+    return f"{what} validation ({secs:g} s settle wait)", f"wait {secs:g} s for {what} validation"
+
+
+def _move(action: str, workflow_id: str, decisions: list[str]) -> str:
+    command, call = MOVES[action]
+    fill = {"id": workflow_id, "actions": "|".join(decisions),
+            "choices": " | ".join(f'"{d}"' for d in decisions)}
+    return f"`{command.format(**fill)}` ({call.format(**fill)})"
+
+
+def next_move(s: RegistrationStatus) -> str:
+    """What moves the registration on: the command (and API call) a person sends, or that none is
+    needed."""
+    if s.phase in TERMINAL_PHASES:
+        return "ended: nothing left to do"
+    if s.problem is not None and s.problem.accepts:
+        decisions = [a for a in s.problem.accepts if a != "correction"]
+        moves = ([_move("correction", s.workflow_id, [])] if "correction" in s.problem.accepts else []) + \
+            ([_move("decision", s.workflow_id, decisions)] if decisions else [])
+        return "send " + " or ".join(moves)
+    if s.phase == Phase.OTP_VERIFICATION and not s.otp.verified_at:
+        return "to re-send the OTP now: " + _move("resend_otp", s.workflow_id, [])
+    return "no action needed"
+
+
 def details(s: RegistrationStatus) -> str:
-    """The Web UI's current details: first the line an operator acts on, then the statuses; the
-    OTP while it is awaited; a parked registration's problem and how to send each action it takes."""
+    """The Web UI's current details: first the line an operator acts on (phase, what it waits for,
+    the next check, and what moves it on), then the statuses; the OTP while it is awaited; a
+    problem with Twilio's codes explained and its remedy."""
     head = f"**{s.phase.value}**" + (f" — waiting for {s.waiting_for}" if s.waiting_for else "")
     if s.next_timer_at:
         head += f" · next check {_when(s.next_timer_at)}"
+    head += f" · {next_move(s)}"
     st = s.statuses
     lines = [head, (f"profile {st.customer_profile or '-'} · trust bundle {st.trust_bundle or '-'} · "
                     f"brand {st.brand or '-'}/{st.identity or '-'} · campaign {st.campaign or '-'}")]
@@ -89,9 +126,7 @@ def details(s: RegistrationStatus) -> str:
                      + (f", deadline {_when(otp.deadline_at)}" if otp.deadline_at else ""))
     if s.problem:
         lines.append(f"problem: {s.problem.summary}")
-        if s.phase not in TERMINAL_PHASES:
-            if s.problem.remedy:
-                lines.append(f"remedy: {s.problem.remedy}")
-            lines.extend("to send " + (f"a {a}" if a == "correction" else f"'{a}'") + ": "
-                         + HOW[a].format(id=s.workflow_id) for a in s.problem.accepts)
+        lines.extend(f"Twilio {explanation}" for explanation in s.problem.explanations)
+        if s.phase not in TERMINAL_PHASES and s.problem.remedy:
+            lines.append(f"remedy: {s.problem.remedy}")
     return "\n\n".join(lines)

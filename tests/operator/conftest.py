@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -98,6 +99,18 @@ class Demo:
         return self.wait_for(pattern, 1).group(1)
 
 
+def hold(port: int) -> socket.socket:
+    """Take ``port`` on loopback, as another program would (already taken: the same for the demo);
+    close the socket to let it go."""
+    sock = socket.socket()
+    try:
+        sock.bind(("127.0.0.1", port))
+        sock.listen()
+    except OSError:
+        pass
+    return sock
+
+
 def start_demo(tmp_path: Path, *args: str, keys: str | None = None, dev_py: bool = False) -> Demo:
     """``dev_py``: as the README says, `python3 dev.py demo` (this venv, its state in ``tmp_path``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "TWILIO_", "A2P_"))}
@@ -123,11 +136,15 @@ def start_demo(tmp_path: Path, *args: str, keys: str | None = None, dev_py: bool
 
 @pytest.fixture(scope="package")
 def kept_up_demo(tmp_path_factory: pytest.TempPathFactory):
-    """`a2p demo --keep-up` with payload encryption on, up until the package's tests are done."""
+    """`a2p demo --keep-up` with payload encryption on, up until the package's tests are done. Its
+    codec's default port (8081) is taken while it starts: the Web UI decodes through another."""
+    codec_port = hold(8081)
     demo = start_demo(tmp_path_factory.mktemp("demo"), "--keep-up", keys=new_key_spec("demo-key"))
     try:
         demo.wait_for(r"the stack stays up", 240)
+        codec_port.close()
         yield demo
     finally:
+        codec_port.close()
         if demo.process.poll() is None:
             demo.stop(signal.SIGTERM, group=False)

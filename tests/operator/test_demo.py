@@ -3,20 +3,23 @@ Temporal's settings, and Ctrl-C or SIGTERM stop every process it started within 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import threading
 import uuid
 import signal
 import subprocess
+from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
+from temporalio.client import Client
 
 from sandbox.testing import free_port
 from sandbox.testing import SyncSandboxControl
 from tests.factories import eventually_sync
-from tests.operator.conftest import A2P, REPO, STOP_BOUND, Demo, descendants, start_demo
+from tests.operator.conftest import A2P, REPO, STOP_BOUND, Demo, descendants, hold, start_demo
 
 pytestmark = pytest.mark.slow
 
@@ -46,6 +49,9 @@ def test_the_demo_says_how_to_reach_its_stack_and_that_payloads_are_encrypted(ke
     assert "payloads  encrypted with key 'demo-key' (A2P_PAYLOAD_KEYS)" in out
     assert "export TEMPORAL_ADDRESS=127.0.0.1:" in out and "export TWILIO_API_BASE_URL=http://127.0.0.1:" in out
     assert kept_up_demo.env["A2P_PAYLOAD_KEYS"].split(":", 1)[1] not in out  # the key itself is never printed
+    # 8081 was taken (the fixture held it): the codec moved, said so, and the Web UI was pointed there.
+    moved = kept_up_demo.value(r"note: port 8081 is taken; the Web UI's codec is on (\d+)")
+    assert moved != "8081" and f"through http://127.0.0.1:{moved}/codec" in out
 
 
 def test_read_only_commands_work_with_only_temporal_settings(kept_up_demo):
@@ -114,6 +120,9 @@ def test_every_command_says_what_it_does():
                     "decide", "resend-otp", "cancel"):
         line = next((ln for ln in top.splitlines() if ln.strip().startswith(command)), "")
         assert len(line.split()) > 2 or command == "resend-otp", f"{command} has no description in --help"
+    # As the README's CLI section: the read-only commands need no Twilio settings, the rest do.
+    assert "Twilio's only for worker, service, start, convert, correct, decide, resend-otp and cancel" in \
+        " ".join(top.split())
     assert subprocess.run([A2P, "sandbox", "--help"], capture_output=True, text=True).stdout.startswith(
         "usage: a2p sandbox")
 
@@ -129,26 +138,49 @@ def test_service_answers_at_its_root_and_counts_registrations_per_phase(kept_up_
     assert set(counts["counts"]) >= {"STARTED", "BRAND_REVIEW", "NEEDS_ATTENTION", "OTP_EXPIRED", "CANCELLED"}
 
 
-def test_ctrl_c_during_a_registration_stops_every_process_within_10_s(tmp_path):
-    """`python3 dev.py demo`, the README's command: dev.py waits for the demo's own stop."""
-    demo = start_demo(tmp_path, dev_py=True)  # no A2P_PAYLOAD_KEYS
-    demo.wait_for(r"registration \S+ started", 180)
-    assert "payloads  in clear (A2P_PAYLOAD_KEYS unset)" in demo.output()
-    code, took, left = demo.stop(signal.SIGINT, group=True)  # a terminal's Ctrl-C: the whole foreground group
-    assert code == 130 and took < STOP_BOUND and left == set(), (code, took, left, demo.output()[-2000:])
-    assert "Traceback" not in demo.output()
+def test_ctrl_c_during_a_registration_stops_every_process_and_the_next_run_starts_clean(tmp_path):
+    """`python3 dev.py demo`, the README's command, stopped by Ctrl-C while its registration runs
+    (dev.py waits for the demo's own stop); then a second run in the same directory: it starts from
+    a clean state — the first run's unfinished registration is gone, not moved to NEEDS_ATTENTION —
+    runs to its end, and says how to keep the stack up."""
+    first = start_demo(tmp_path, dev_py=True)  # no A2P_PAYLOAD_KEYS
+    interrupted = first.wait_for(r"registration (\S+) started", 180).group(1)
+    assert "payloads  in clear (A2P_PAYLOAD_KEYS unset)" in first.output()
+    code, took, left = first.stop(signal.SIGINT, group=True)  # a terminal's Ctrl-C: the whole foreground group
+    assert code == 130 and took < STOP_BOUND and left == set(), (code, took, left, first.output()[-2000:])
+    assert "Traceback" not in first.output()
+
+    second = start_demo(tmp_path)  # the same A2P_DEMO_DIR
+    own = second.wait_for(r"registration (\S+) started", 180).group(1)
+    assert own != interrupted
+    env = cli_env(second, keys=False)
+    listed = eventually_sync(lambda: [r["workflow_id"] for r in json.loads(a2p(env, "list", "--json").stdout)],
+                             30, "the registration listed (visibility lags a moment)", until=lambda ids: own in ids)
+    assert listed == [own]
+    counts = json.loads(a2p(env, "list", "--counts", "--json").stdout)
+    assert counts["total"] == 1 and counts["counts"]["NEEDS_ATTENTION"] == 0, counts
+    assert second.process.wait(180) == 0, second.output()[-3000:]
+    out = second.output()
+    assert "result: COMPLETED" in out and "Traceback" not in out
+    assert "`python3 dev.py demo --keep-up` keeps it up to browse the Web UI and call the API" in out
 
 
 def test_ctrl_c_while_the_stack_starts_stops_every_process_within_10_s(tmp_path):
-    demo = start_demo(tmp_path)
-    def starting() -> set:
-        assert demo.process.poll() is None, demo.output()
-        return descendants(demo.process.pid)
+    """With its service's default port (8080) taken: the demo says where the service went instead."""
+    service_port = hold(8080)
+    try:
+        demo = start_demo(tmp_path)
+        def starting() -> set:
+            assert demo.process.poll() is None, demo.output()
+            return descendants(demo.process.pid)
 
-    eventually_sync(starting, 60, "the dev server or the sandbox starting", interval=0.05)
-    code, took, left = demo.stop(signal.SIGINT, group=True)
+        eventually_sync(starting, 60, "the dev server or the sandbox starting", interval=0.05)
+        code, took, left = demo.stop(signal.SIGINT, group=True)
+    finally:
+        service_port.close()
     assert code == 130 and took < STOP_BOUND and left == set(), (code, took, left, demo.output()[-2000:])
     assert "Traceback" not in demo.output()
+    assert re.search(r"note: port 8080 is taken; the service is on (?!8080\b)\d+", demo.output()), demo.output()
 
 
 def test_a_service_without_the_keys_says_which_setting_is_missing(kept_up_demo, tmp_path):
@@ -203,10 +235,21 @@ def test_convert_wait_beats_every_30_s_and_ctrl_c_prints_the_summary_so_far(kept
     assert "Traceback" not in follower.output()
 
 
+async def pending_activities(address: str, workflow_id: str) -> tuple[list, list]:
+    """The workflow's pending activities as Temporal describes them, and its ActivityTaskScheduled
+    events (the Web UI's Pending Activities and Event History)."""
+    handle = (await Client.connect(address)).get_workflow_handle(workflow_id)
+    pending = list((await handle.describe()).raw_description.pending_activities)
+    scheduled = [e.activity_task_scheduled_event_attributes async for e in handle.fetch_history_events()
+                 if e.HasField("activity_task_scheduled_event_attributes")]
+    return pending, scheduled
+
+
 def test_status_shows_the_twilio_call_being_retried_and_the_console_one_line_per_failure(kept_up_demo, tmp_path):
     """Twilio answers 500 to every new customer profile: `a2p status` shows the call, its attempt
-    and its last failure (from Temporal's pending activity); the demo's console has one line per
-    failed attempt and no traceback."""
+    and its last failure (from Temporal's pending activity), Temporal shows the retries unlimited
+    in number and bounded in time (6 h); the demo's console has one line per failed attempt and no
+    traceback."""
     url = kept_up_demo.value(r"service   (http://\S+)")
     key = kept_up_demo.value(r"\(API key (\S+)\)")
     sandbox = SyncSandboxControl(kept_up_demo.value(r"sandbox   (http://\S+)"))
@@ -215,6 +258,7 @@ def test_status_shows_the_twilio_call_being_retried_and_the_console_one_line_per
         data = json.loads((REPO / "a2p" / "examples" / "registration.json").read_text())
         data["isv_customer_id"] = f"crm-retry-{uuid.uuid4().hex[:8]}"
         data["messaging_service"]["phone_number_sid"] = sandbox.create_phone_number()["sid"]
+        posted = datetime.now(timezone.utc)
         started = httpx.post(f"{url}/v1/registrations", json=data, headers={"Authorization": f"Bearer {key}"},
                              timeout=30)
         assert started.status_code == 201, started.text
@@ -225,6 +269,17 @@ def test_status_shows_the_twilio_call_being_retried_and_the_console_one_line_per
         view = httpx.get(f"{url}/v1/registrations/{wid}", headers={"Authorization": f"Bearer {key}"}).json()
         [call] = view["pending_calls"]
         assert call["call"] == "create_bundle" and call["attempt"] >= 2 and call["retries_until"]
+        # As the README says: unlimited attempts (the Web UI's "Attempt N / UNLIMITED"), bounded in
+        # time — the call expires 6 h after it was first scheduled, its schedule-to-close timeout
+        # (the Web UI's "Schedule To Close Timeout 6 hours" in the scheduled event).
+        [pending], [scheduled] = asyncio.run(pending_activities(env["TEMPORAL_ADDRESS"], wid))
+        assert pending.activity_type.name == "create_bundle" and pending.maximum_attempts == 0
+        expires = pending.expiration_time.ToDatetime(tzinfo=timezone.utc)
+        assert posted + timedelta(hours=6) - timedelta(seconds=1) <= expires <= \
+            datetime.now(timezone.utc) + timedelta(hours=6), (posted, expires)
+        assert scheduled.activity_type.name == "create_bundle"
+        assert scheduled.schedule_to_close_timeout.ToTimedelta() == timedelta(hours=6)
+        assert scheduled.retry_policy.maximum_attempts == 0
     finally:
         sandbox.clear_faults()
         sandbox.close()

@@ -16,16 +16,36 @@ def test_missing_and_bad_settings_are_all_named(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(SettingsError) as err:
         load_settings(_env_file=None, twilio_api_base_url="ftp://x")
-    message = str(err.value)
-    assert "TWILIO_ACCOUNT_SID: is required but not set" in message
-    assert "A2P_PRIMARY_CUSTOMER_PROFILE_SID: is required but not set" in message
-    assert "TWILIO_API_BASE_URL: must be an http(s) URL" in message
+    assert str(err.value).splitlines() == [
+        "invalid configuration:",
+        "  set TWILIO_ACCOUNT_SID, A2P_PRIMARY_CUSTOMER_PROFILE_SID and TWILIO_AUTH_TOKEN "
+        "(or both TWILIO_API_KEY and TWILIO_API_SECRET)",
+        "  TWILIO_API_BASE_URL: must be an http(s) URL"]
+
+
+def test_everything_missing_is_named_in_one_line_in_one_round(monkeypatch):
+    """Twilio's credentials with the rest: not in a second round once the others are set."""
+    for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_API_KEY", "TWILIO_API_SECRET",
+                 "A2P_PRIMARY_CUSTOMER_PROFILE_SID"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(SettingsError) as err:
+        load_settings(_env_file=None)
+    assert str(err.value) == ("invalid configuration: set TWILIO_ACCOUNT_SID, A2P_PRIMARY_CUSTOMER_PROFILE_SID and "
+                              "TWILIO_AUTH_TOKEN (or both TWILIO_API_KEY and TWILIO_API_SECRET)")
+    monkeypatch.setenv("TWILIO_API_KEY", "SK" + "0" * 32)  # a key without its secret is not enough
+    with pytest.raises(SettingsError) as err:
+        load_settings(_env_file=None, twilio_account_sid=GOOD["twilio_account_sid"])
+    assert str(err.value) == ("invalid configuration: set A2P_PRIMARY_CUSTOMER_PROFILE_SID and "
+                              "TWILIO_AUTH_TOKEN (or both TWILIO_API_KEY and TWILIO_API_SECRET)")
+    monkeypatch.setenv("TWILIO_API_SECRET", "s3cr3t")
+    assert load_settings(_env_file=None, **(GOOD | {"twilio_auth_token": None})).twilio_api_key == "SK" + "0" * 32
 
 
 @pytest.mark.parametrize("change, expected", [
     ({"twilio_account_sid": "AC123"}, "TWILIO_ACCOUNT_SID: must be an account SID"),
     ({"a2p_primary_customer_profile_sid": "RN" + "0" * 32}, "A2P_PRIMARY_CUSTOMER_PROFILE_SID: must be a customer profile"),
-    ({"twilio_auth_token": None}, "set TWILIO_AUTH_TOKEN, or both TWILIO_API_KEY and TWILIO_API_SECRET"),
+    ({"twilio_auth_token": None}, r"^invalid configuration: set TWILIO_AUTH_TOKEN \(or both TWILIO_API_KEY and "
+                                  r"TWILIO_API_SECRET\)$"),
     ({"twilio_api_key": "KEY"}, "TWILIO_API_KEY: must be an API key SID"),
     ({"log_level": "LOUD"}, "LOG_LEVEL"),
     ({"a2p_max_cached_workflows": 50}, "A2P_MAX_CACHED_WORKFLOWS"),

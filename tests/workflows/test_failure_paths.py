@@ -71,13 +71,21 @@ async def test_rejected_email_is_fixed_on_the_bundle_and_no_brand_update_is_spen
         client, ts_settings, ts_queue, fake):
     # The profile's review comes out within the 30 s settle wait: seen before the brand is registered.
     request, account = prepare(fake, customer__email="jane@disposable.test")
-    account.bundle_reviews["customer_profile"] = [rejected(DISPOSABLE)]
+    # Two reasons, each ending in ";" as the seed's do.
+    account.bundle_reviews["customer_profile"] = [Review("twilio-rejected", (
+        TwilioError(message=DISPOSABLE + ";"), TwilioError(message="Address suggestion -> Country: US;")))]
     wid = await start(client, ts_settings, ts_queue, request)
 
     status = await wait_phase(client, wid, Phase.NEEDS_ATTENTION)
-    assert status.problem.source == "customer_profile" and "disposable" in status.problem.summary
+    assert status.problem.source == "customer_profile"
+    assert status.problem.summary == f"customer profile rejected by Twilio: {DISPOSABLE}; Address suggestion -> Country: US"
     assert "email" in status.problem.correction_fields and "correction" in status.problem.accepts
     assert account.count(Call.REGISTER_BRAND) == 0
+    # The Web UI's current details: what moves it on first, the reasons readable.
+    details = (await client.get_workflow_handle(wid).query("__temporal_workflow_metadata")).current_details
+    head = details.split("\n")[0]
+    assert head.startswith("**NEEDS_ATTENTION** — waiting for a correction (") and f"`a2p correct {wid} FILE.json`" in head
+    assert f"Twilio: {DISPOSABLE}; Address suggestion -> Country: US\n" in details, details
 
     await registrations.correct(client, wid, Correction(email="jane.doe@example.com"))
     final = await completed(client, wid)
