@@ -223,18 +223,33 @@ def _token() -> str:
 
 
 async def test_unicode_digits_and_control_characters_are_422_and_nothing_is_sent(stack):
-    cases = {
-        "customer.mobile_number": {"customer__mobile_number": "+1415555٠١٩٨"},
-        "customer.business_phone": {"customer__business_phone": "+1४१५५५५०१९८"},
-        "customer.first_name": {"customer__first_name": "Jo\x00hn"},
-        "customer.brand_name": {"customer__brand_name": "Acme \u202eeniltnoc"},
-        "campaign.description": {"campaign__description": "Reminders for clients of Jane's studio\x1b[2J ok"},
+    keywords = {  # a campaign with its own opt-out and help keywords
+        "campaign__use_twilio_default_opt_out": False,
+        "campaign__opt_out_message": "Jane's studio: you are unsubscribed and will get no more messages.",
+        "campaign__help_message": "Jane's studio: for help email jane@example.com. Reply STOP to opt out.",
+        "campaign__help_keywords": ["HELP"],
     }
-    requests = {field: await stack.request(**changes) for field, changes in cases.items()}
+    cases = [
+        ("customer.mobile_number", {"customer__mobile_number": "+1415555٠١٩٨"}),
+        ("customer.business_phone", {"customer__business_phone": "+1४१५५५५०१९८"}),
+        ("customer.first_name", {"customer__first_name": "Jo\x00hn"}),
+        ("customer.brand_name", {"customer__brand_name": "Acme \u202eeniltnoc"}),
+        ("campaign.description", {"campaign__description": "Reminders for clients of Jane's studio\x1b[2J ok"}),
+        ("customer.email", {"customer__email": "jo\x00hn@example.com"}),
+        ("customer.email", {"customer__email": "john\u202e@example.com"}),
+        ("customer.email", {"customer__email": "john@exam\u202eple.com"}),
+        ("campaign.privacy_policy_url", {"campaign__privacy_policy_url": "https://example.com/pri\x00vacy"}),
+        ("campaign.terms_and_conditions_url", {"campaign__terms_and_conditions_url": "https://example.com/\u2067terms"}),
+        ("campaign.opt_out_keywords[0]", {**keywords, "campaign__opt_out_keywords": ["STOP٠"]}),
+        ("campaign.opt_out_keywords[1]", {**keywords, "campaign__opt_out_keywords": ["STOP", "ＥＮＤ"]}),
+    ]
+    requests = [(field, await stack.request(**changes)) for field, changes in cases]
+    valid = await stack.request(**keywords, campaign__opt_out_keywords=["STOP", "END"])
+    assert RegistrationRequest.model_validate(valid)  # each case differs from a valid request by one field
     before = await stack.control.stats()
-    for field, data in requests.items():
+    for field, data in requests:
         response = await stack.http.post("/v1/registrations", json=data)
-        assert response.status_code == 422, response.text
+        assert response.status_code == 422, (field, response.text)
         assert [f["field"] for f in response.json()["fields"]] == [field], response.json()
     after = await stack.control.stats()
     assert after["requests"] == before["requests"] and after["resources"] == before["resources"]
