@@ -135,6 +135,78 @@ async def test_huge_bodies_are_refused_before_they_are_read(stack):
     assert LIMITS["batch"] > LIMITS["api"]
 
 
+async def send_raw(url: str, path: str, headers: dict[str, str], body: bytes) -> int:
+    """POST ``body`` to ``path`` over a raw connection, streaming it while reading the answer:
+    the status (the service may answer and close before it has all of it)."""
+    parts = urlsplit(url)
+    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    head = f"POST {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Length: {len(body)}\r\n"
+    writer.write((head + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n").encode())
+
+    async def send() -> None:
+        with contextlib.suppress(ConnectionError, OSError):
+            for at in range(0, len(body), 65536):
+                writer.write(body[at:at + 65536])
+                await writer.drain()
+
+    sender = asyncio.create_task(send())
+    try:
+        status_line = await asyncio.wait_for(reader.readline(), 30)
+    finally:
+        sender.cancel()
+        writer.close()
+    return int(status_line.split()[1])
+
+
+async def test_forged_event_signatures_are_refused_without_reading_or_parsing_the_body(stack):
+    """Event Streams deliveries of 4 MiB (just under the limit) whose signature is forged — with
+    the body's true SHA-256 in the URL, and account SIDs in the body, as a subaccount's delivery
+    would have — wide and deep JSON, 4 of each at once: 403, the service's memory flat, and it
+    answers other requests promptly meanwhile (nothing big is read or parsed on its event loop)."""
+    wide = b"[" + b",".join([b'{"data":{"accountsid":"AC' + b"%032x" % n + b'"}}' for n in range(3)]
+                            + [b"{}"] * ((LIMITS["events"] - 300) // 3)) + b"]"
+    deep = b'[{"data":{"accountsid":"AC' + b"4" * 32 + b'"}},' + b"[" * 2_000_000 + b"]" * 2_000_001
+    assert len(wide) <= LIMITS["events"] and len(deep) <= LIMITS["events"]
+    deliveries = []
+    for body in (wide, deep):
+        url, _, headers = event_delivery(stack.url, body, token="f" * 32)  # signed with a token that is nobody's
+        deliveries.append((url.removeprefix(stack.url), headers, body))
+    before = rss()
+    latencies: list[float] = []
+    done, ready = asyncio.Event(), asyncio.Event()
+
+    async def probe() -> None:  # /healthz over one kept-alive connection, every 10 ms
+        async with httpx.AsyncClient(base_url=stack.url, timeout=30) as http:
+            assert (await http.get("/healthz")).status_code == 200
+            ready.set()
+            while not done.is_set():
+                t0 = time.monotonic()
+                assert (await http.get("/healthz")).status_code == 200
+                latencies.append(time.monotonic() - t0)
+                await asyncio.sleep(0.01)
+
+    prober = asyncio.create_task(probe())
+    await ready.wait()
+    try:
+        for _ in range(3):
+            answers = await asyncio.gather(*(send_raw(stack.url, path, headers, body)
+                                             for path, headers, body in deliveries for _ in range(4)))
+            assert answers == [403] * 8, answers
+    finally:
+        done.set()
+        await prober
+    growth = rss() - before
+    print(f"RSS growth after 3 x 8 forged 4 MiB event deliveries: {growth / MB:.1f} MB; "
+          f"slowest /healthz meanwhile {max(latencies):.3f} s of {len(latencies)}")
+    assert growth < 20 * MB, growth / MB
+    assert latencies and max(latencies) < 1, latencies  # (the test's own uploads share the event loop)
+    # Signed by the parent, a body is read, checked against its SHA-256 and parsed: the deep one is
+    # refused by the depth check (400), a wide one is a batch of events that are nobody's (204).
+    for body, expected in ((deep, 400), (wide[:100_000].rpartition(b",")[0] + b"]", 204)):
+        url, _, headers = event_delivery(stack.url, body)
+        assert await send_raw(stack.url, url.removeprefix(stack.url), headers, body) == expected
+
+
 # ---- 2. replays change nothing and cost little -------------------------------------------------------
 
 
