@@ -21,6 +21,7 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 from temporalio.service import RPCError, RPCStatusCode
 
+from a2p.constants import BUNDLE_STATUSES
 from infra.settings import Settings
 from starter import registrations
 from starter import webhooks as wh
@@ -43,6 +44,28 @@ WEBHOOK_RESPONSES: dict[int | str, dict[str, Any]] = {
     503: {"description": "Temporal is unreachable: Twilio re-delivers"},
 }
 
+# The bodies Twilio sends, as the OpenAPI document describes them (the routes read them raw: the
+# signature covers the exact form pairs, or the exact JSON text through its SHA-256).
+TRUSTHUB_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
+    "application/x-www-form-urlencoded": {"schema": {
+        "type": "object", "required": ["AccountSid", "BundleSid", "Status"],
+        "properties": {"AccountSid": {"type": "string"}, "BundleSid": {"type": "string"},
+                       "Status": {"type": "string", "enum": list(BUNDLE_STATUSES)},
+                       "FailureReason": {"type": "string"}}}}}}}
+EVENTS_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": {"type": "array", "items": {
+        "type": "object", "required": ["id", "type", "time", "data"],
+        "properties": {
+            "specversion": {"type": "string"}, "id": {"type": "string"}, "source": {"type": "string"},
+            "time": {"type": "string", "format": "date-time"},
+            "type": {"type": "string", "enum": [f"{wh.EVENT_PREFIX}brand-registration.{t}" for t in wh.BRAND_TYPES]
+                     + [f"{wh.EVENT_PREFIX}campaign-registration.{t}" for t in wh.CAMPAIGN_TYPES]},
+            "data": {"type": "object", "properties": {
+                "accountsid": {"type": "string"}, "brandsid": {"type": "string"},
+                "campaignsid": {"type": "string"}, "brandstatus": {"type": "string"},
+                "identitystatus": {"type": "string"}, "campaignregistrationstatus": {"type": "string"}}}}}}}}}}
+
+
 def router(settings: Settings, subaccounts: SubaccountTokens, refusals: wh.RateLimitedLog, *,
            budget: float = WEBHOOK_BUDGET_SECONDS) -> APIRouter:
     """The ``/webhooks`` routes. ``refusals``: where refusals are logged (at a bounded rate)."""
@@ -60,7 +83,8 @@ def router(settings: Settings, subaccounts: SubaccountTokens, refusals: wh.RateL
             return True
         return account is not None and wh.signed_by(await subaccounts.token(account), url, form, signature)
 
-    @api.post("/webhooks/trusthub", status_code=204, response_class=Response, responses=WEBHOOK_RESPONSES)
+    @api.post("/webhooks/trusthub", status_code=204, response_class=Response, responses=WEBHOOK_RESPONSES,
+              openapi_extra=TRUSTHUB_BODY)
     async def trusthub_callback(request: Request, workflow_id: str | None = None, token: str | None = None,
                                 c: Client = Depends(temporal)) -> Response:
         """A bundle's `status_callback` (form POST), set per bundle to
@@ -101,7 +125,8 @@ def router(settings: Settings, subaccounts: SubaccountTokens, refusals: wh.RateL
                 seen.done(key, ok, ttl=ttl)
         return Response(status_code=204)
 
-    @api.post("/webhooks/events", status_code=204, response_class=Response, responses=WEBHOOK_RESPONSES)
+    @api.post("/webhooks/events", status_code=204, response_class=Response, responses=WEBHOOK_RESPONSES,
+              openapi_extra=EVENTS_BODY)
     async def event_streams(request: Request, c: Client = Depends(temporal)) -> Response:
         """The Event Streams sink (`<A2P_PUBLIC_BASE_URL>/webhooks/events`): a JSON array of
         CloudEvents about brands and campaigns, each signalled to the registration owning the SID
