@@ -98,7 +98,9 @@ def router(settings: Settings, subaccounts: SubaccountTokens, refusals: wh.RateL
             return refused("trusthub", "body is not a form", status=400)
         if workflow_id and (reason := _url_token_refusal(settings, workflow_id, token)):
             return refused("trusthub", reason, workflow_id=workflow_id)  # (the gate checked it first)
-        if not await signed(request, form, wh.callback_account(form)):
+        # A subaccount's token is looked up only for a URL that names a registration (and, unless
+        # untokened callbacks are accepted, carries its token: checked above).
+        if not await signed(request, form, wh.callback_account(form) if workflow_id else None):
             return refused("trusthub", "bad or missing X-Twilio-Signature", workflow_id=workflow_id)
         if not workflow_id:
             log.info("webhook_ignored", kind="trusthub", reason="no workflow_id in the callback URL")
