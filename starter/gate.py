@@ -4,28 +4,34 @@ work is done for a request.
 For each route it knows (:class:`Rule`):
 
 1. a declared ``Content-Length`` above the route's limit is **413** at once, nothing read;
-2. the credentials are checked from the headers alone — the API's bearer key (**401**), or, for
-   Twilio's webhooks, the presence of a signature or valid Basic credentials (**403**) — before
-   the body is read, so a stranger's body is never read at all;
+2. the credentials are checked from the headers and the URL alone — the API's bearer key
+   (**401**); for Twilio's webhooks, valid Basic credentials, the Event Streams signature (it
+   covers the URL, which carries the body's SHA-256) or, for a bundle callback, the presence of a
+   signature and the URL's token (**403**) — before the body is read, so a stranger's body is
+   never read at all. When the headers cannot decide (an Event Streams signature that is not the
+   parent account's may be one of its subaccounts', named in the body), the check asks for a
+   bounded prefix of the body (:class:`Peek`) and decides from it, the rest still unread;
 3. the body is read while it streams, up to the limit (**413** past it, the connection closed
    without reading the rest), and, for JSON, refused when nested deeper than ``max_depth``
    (**400**) before anyone parses it;
 4. the app gets the buffered body.
 
-Only then does the app run: the signature itself (which needs the body) is checked there. Also
-here: CORS headers on ``/codec`` alone (the Web UI's codec server), and the webhook counters.
+Only then does the app run: what needs the whole body (a form's signature, the body's SHA-256) is
+checked there, before it is parsed. Also here: CORS headers on ``/codec`` alone (the Web UI's
+codec server), and the webhook counters.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 KiB, MiB = 1024, 1024 * 1024
@@ -33,7 +39,20 @@ MAX_JSON_DEPTH = 32
 
 # (status, error body, extra headers) when refused; None when the headers are acceptable.
 Refusal = tuple[int, dict[str, Any], dict[str, str]] | None
-Check = Callable[[Headers, str], Refusal]  # (headers, query string)
+
+
+@dataclass(frozen=True)
+class Peek:
+    """A check's answer when the headers cannot decide: ``decide`` is given the body's first
+    ``size`` bytes (fewer if the body is shorter) and answers a refusal or None (go on)."""
+
+    size: int
+    decide: Callable[[bytes], Awaitable[Refusal]]
+
+
+# The request's headers and URL (its body is not readable through it); what the check learns for
+# the app (who signed) it leaves in ``request.state``.
+Check = Callable[[Request], "Refusal | Peek"]
 
 
 @dataclass(frozen=True)
@@ -81,19 +100,28 @@ class Gate:
         if declared is not None and int(declared) > limit:
             await _answer(send, 413, _too_large(limit), close=True)
             return
+        reader = _Reader(receive, limit)
         if rule is not None and rule.check is not None and scope["method"] != "OPTIONS":
-            refusal = rule.check(headers, scope.get("query_string", b"").decode("latin-1"))
-            if refusal is not None:
-                status, refusal_body, extra = refusal
-                await _answer(send, status, refusal_body, extra, close=_unread_is_large(headers))
+            outcome = rule.check(Request(scope))
+            if isinstance(outcome, Peek):
+                await reader.read(outcome.size)
+                if reader.gone or reader.too_large:
+                    await _answer(send, *((400, {"error": "the client went away"}) if reader.gone else
+                                          (413, _too_large(limit))), close=True)
+                    return
+                outcome = await outcome.decide(b"".join(reader.chunks)[:outcome.size])
+            if outcome is not None:
+                status, refusal_body, extra = outcome
+                await _answer(send, status, refusal_body, extra, close=not reader.ended and _unread_is_large(headers))
                 return
-        body, complete = await _read(receive, limit)
-        if body is None:
+        await reader.read()
+        if reader.gone:
             await _answer(send, 400, {"error": "the client went away"}, close=True)
             return
-        if not complete:
+        if reader.too_large:
             await _answer(send, 413, _too_large(limit), close=True)
             return
+        body = b"".join(reader.chunks)
         if rule is not None and rule.json and body and too_deep(body, MAX_JSON_DEPTH):
             await _answer(send, 400, {"error": f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels"})
             return
@@ -127,23 +155,33 @@ def _too_large(limit: int) -> dict[str, Any]:
     return {"error": f"the body is larger than this endpoint accepts ({limit} bytes)"}
 
 
-async def _read(receive: Receive, limit: int) -> tuple[bytes | None, bool]:
-    """The body, read as it streams: (body, True); (partial, False) once it exceeds ``limit`` (the
-    rest is never read); (None, False) when the client disconnected."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None, False
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return b"", False
-        if chunk:
-            chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks), True
+class _Reader:
+    """The body, read as it streams and only as far as asked, never past ``limit``: ``chunks`` so
+    far; ``ended`` (all of it is in), ``too_large`` (it exceeded the limit: what was read is
+    dropped, the rest is never read) or ``gone`` (the client disconnected)."""
+
+    def __init__(self, receive: Receive, limit: int) -> None:
+        self._receive, self.limit = receive, limit
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.ended = self.too_large = self.gone = False
+
+    async def read(self, until: int | None = None) -> None:
+        """Read until ``until`` bytes are in (None: the whole body), or it ends or fails."""
+        while not (self.ended or self.too_large or self.gone) and (until is None or self.size < until):
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                self.gone = True
+                return
+            chunk = message.get("body", b"")
+            self.size += len(chunk)
+            if self.size > self.limit:
+                self.chunks, self.too_large = [], True
+                return
+            if chunk:
+                self.chunks.append(chunk)
+            if not message.get("more_body", False):
+                self.ended = True
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

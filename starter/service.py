@@ -29,7 +29,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
-from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
 from temporalio.runtime import Runtime
@@ -145,14 +144,14 @@ def create_app(settings: Settings, client: Client | None = None, *,
             kind = {"/webhooks/trusthub": "trusthub", "/webhooks/events": "event_streams"}.get(path, "other")
             webhooks_counter.add(1, {"kind": kind, "outcome": outcome})
 
-    def api_check(headers: Headers, _query: str):
-        return api.api_key_refusal(settings, headers)
+    def api_check(request: Request):
+        return api.api_key_refusal(settings, request.headers)
 
-    def codec_check(headers: Headers, _query: str):
-        body = codec_server.codec_key_refusal(settings, headers.get("Authorization"))
+    def codec_check(request: Request):
+        body = codec_server.codec_key_refusal(settings, request.headers.get("Authorization"))
         return None if body is None else (401, body, {"WWW-Authenticate": "Bearer"})
 
-    trusthub_check, events_check = webhook_routes.gate_checks(settings, refusals)
+    trusthub_check, events_check = webhook_routes.gate_checks(settings, refusals, subaccounts)
 
     origins = [o.strip() for o in settings.a2p_codec_cors_origins.split(",") if o.strip()]
     app.add_middleware(

@@ -5,6 +5,9 @@ Read through the parent's credentials (``GET /2010-04-01/Accounts/{Sid}.json``, 
 resource) with the project's one Twilio client factory, only for accounts owned by the parent,
 and cached. Lookups are rate-limited, and accounts that are not ours are remembered too, so a
 stream of forged callbacks naming made-up accounts costs Twilio a bounded number of requests.
+The limit is kept per kind of delivery (``bucket``): bundle callbacks reach a lookup only with a
+callback URL token the service issued, Event Streams deliveries with any signature header, so a
+flood of forged events cannot use up the lookups a subaccount's bundle callback needs.
 """
 
 from __future__ import annotations
@@ -30,13 +33,13 @@ class SubaccountTokens:
         self._settings = settings
         self._clients: TwilioClients | None = None
         self._cache: dict[str, tuple[float, str | None]] = {}
-        self._lookups: list[float] = []
+        self._lookups: dict[str, list[float]] = {}
         self._lock = asyncio.Lock()
         self._clock = clock
 
-    async def token(self, account_sid: str) -> str | None:
+    async def token(self, account_sid: str, bucket: str = "callbacks") -> str | None:
         """The auth token of ``account_sid`` if it is a subaccount of the parent; None otherwise, or
-        when it cannot be read now."""
+        when it cannot be read now (``bucket``'s LOOKUPS_PER_MINUTE are used up)."""
         if account_sid == self._settings.twilio_account_sid:
             return None
         now = self._clock()
@@ -47,11 +50,11 @@ class SubaccountTokens:
             cached = self._cache.get(account_sid)
             if cached is not None and cached[0] > self._clock():
                 return cached[1]
-            self._lookups = [t for t in self._lookups if t > now - 60]
-            if len(self._lookups) >= LOOKUPS_PER_MINUTE:
-                log.warning("subaccount_lookup_limited", account_sid=account_sid)
+            lookups = self._lookups[bucket] = [t for t in self._lookups.get(bucket, []) if t > now - 60]
+            if len(lookups) >= LOOKUPS_PER_MINUTE:
+                log.warning("subaccount_lookup_limited", account_sid=account_sid, bucket=bucket)
                 return None
-            self._lookups.append(now)
+            lookups.append(now)
             token, ttl = await self._fetch(account_sid)
             self._cache[account_sid] = (self._clock() + ttl, token)
             if len(self._cache) > 10_000:

@@ -7,10 +7,9 @@ reads subaccount tokens, finds the registration and signals it, within Twilio's 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -22,10 +21,12 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 from temporalio.service import RPCError, RPCStatusCode
 
+from a2p.constants import BUNDLE_STATUSES
 from infra.settings import Settings
 from starter import registrations
 from starter import webhooks as wh
 from starter.api import temporal, unreachable
+from starter.gate import Peek
 from starter.subaccounts import SubaccountTokens
 
 log = structlog.get_logger("a2p.service")
@@ -43,6 +44,28 @@ WEBHOOK_RESPONSES: dict[int | str, dict[str, Any]] = {
     503: {"description": "Temporal is unreachable: Twilio re-delivers"},
 }
 
+# The bodies Twilio sends, as the OpenAPI document describes them (the routes read them raw: the
+# signature covers the exact form pairs, or the exact JSON text through its SHA-256).
+TRUSTHUB_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
+    "application/x-www-form-urlencoded": {"schema": {
+        "type": "object", "required": ["AccountSid", "BundleSid", "Status"],
+        "properties": {"AccountSid": {"type": "string"}, "BundleSid": {"type": "string"},
+                       "Status": {"type": "string", "enum": list(BUNDLE_STATUSES)},
+                       "FailureReason": {"type": "string"}}}}}}}
+EVENTS_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": {"type": "array", "items": {
+        "type": "object", "required": ["id", "type", "time", "data"],
+        "properties": {
+            "specversion": {"type": "string"}, "id": {"type": "string"}, "source": {"type": "string"},
+            "time": {"type": "string", "format": "date-time"},
+            "type": {"type": "string", "enum": [f"{wh.EVENT_PREFIX}brand-registration.{t}" for t in wh.BRAND_TYPES]
+                     + [f"{wh.EVENT_PREFIX}campaign-registration.{t}" for t in wh.CAMPAIGN_TYPES]},
+            "data": {"type": "object", "properties": {
+                "accountsid": {"type": "string"}, "brandsid": {"type": "string"},
+                "campaignsid": {"type": "string"}, "brandstatus": {"type": "string"},
+                "identitystatus": {"type": "string"}, "campaignregistrationstatus": {"type": "string"}}}}}}}}}}
+
+
 def router(settings: Settings, subaccounts: SubaccountTokens, refusals: wh.RateLimitedLog, *,
            budget: float = WEBHOOK_BUDGET_SECONDS) -> APIRouter:
     """The ``/webhooks`` routes. ``refusals``: where refusals are logged (at a bounded rate)."""
@@ -53,19 +76,15 @@ def router(settings: Settings, subaccounts: SubaccountTokens, refusals: wh.RateL
         refusals.warning("webhook_refused", kind=kind, reason=reason, **fields)
         return Response(status_code=status)
 
-    async def signed(request: Request, params: dict[str, str] | str, accounts: Callable[[], list[str]]) -> bool:
-        """Signed with the parent's auth token, or with the token of a subaccount it names
-        (``accounts``: called only when the parent's token does not match)."""
+    async def signed(request: Request, form: dict[str, str], account: str | None) -> bool:
+        """Signed with the parent's auth token, or with the token of the subaccount it names."""
         url, signature = _public_url(settings, request), request.headers.get("X-Twilio-Signature")
-        parent = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
-        if wh.signed_by(parent, url, params, signature):
+        if wh.signed_by(_parent_token(settings), url, form, signature):
             return True
-        for account in accounts()[:3]:
-            if wh.signed_by(await subaccounts.token(account), url, params, signature):
-                return True
-        return False
+        return account is not None and wh.signed_by(await subaccounts.token(account), url, form, signature)
 
-    @api.post("/webhooks/trusthub", status_code=204, response_class=Response, responses=WEBHOOK_RESPONSES)
+    @api.post("/webhooks/trusthub", status_code=204, response_class=Response, responses=WEBHOOK_RESPONSES,
+              openapi_extra=TRUSTHUB_BODY)
     async def trusthub_callback(request: Request, workflow_id: str | None = None, token: str | None = None,
                                 c: Client = Depends(temporal)) -> Response:
         """A bundle's `status_callback` (form POST), set per bundle to
@@ -77,70 +96,55 @@ def router(settings: Settings, subaccounts: SubaccountTokens, refusals: wh.RateL
                                   max_num_fields=100, strict_parsing=False))
         except (UnicodeDecodeError, ValueError):
             return refused("trusthub", "body is not a form", status=400)
-        account = wh.callback_account(form)
-        if not await signed(request, form, lambda: [account] if account else []):
+        if workflow_id and (reason := _url_token_refusal(settings, workflow_id, token)):
+            return refused("trusthub", reason, workflow_id=workflow_id)  # (the gate checked it first)
+        # A subaccount's token is looked up only for a URL that names a registration (and, unless
+        # untokened callbacks are accepted, carries its token: checked above).
+        if not await signed(request, form, wh.callback_account(form) if workflow_id else None):
             return refused("trusthub", "bad or missing X-Twilio-Signature", workflow_id=workflow_id)
         if not workflow_id:
             log.info("webhook_ignored", kind="trusthub", reason="no workflow_id in the callback URL")
             return Response(status_code=204)
-        if token is None and not settings.a2p_accept_untokened_callbacks:
-            return refused("trusthub", "callback URL without its token (A2P_ACCEPT_UNTOKENED_CALLBACKS is off)",
-                           workflow_id=workflow_id)
-        if token is not None and not wh.same_secret(token, settings.callback_token(workflow_id)):
-            return refused("trusthub", "the URL's token is not this workflow id's", workflow_id=workflow_id)
         delivery = request.headers.get(wh.IDEMPOTENCY_HEADER) or None
         event = wh.bundle_event(form, delivery or f"received/{time.time_ns()}")
         if event is None:
             log.info("webhook_ignored", kind="trusthub", reason="no BundleSid or Status", workflow_id=workflow_id)
             return Response(status_code=204)
-        key = wh.callback_key(workflow_id, form, delivery)
+        keys = wh.callback_keys(workflow_id, form, delivery)
         seen: wh.Seen = request.app.state.seen
-        state = seen.state(key)
-        if state == "done":
+        states = {seen.state(key) for key in keys}
+        if "done" in states:
             log.debug("webhook_replayed", kind="trusthub", workflow_id=workflow_id)
             return Response(status_code=204)
-        if state == "busy" or not seen.claim(key):
+        if "busy" in states or not seen.claim_all(list(keys)):
             return Response(status_code=409, headers={"Retry-After": "1"})
         ok = False
         try:
             await _within(_signal(c, workflow_id, "bundle_event", event), budget, "trusthub")
             ok = True
         finally:
-            seen.done(key, ok, ttl=None if delivery else wh.CONTENT_KEY_TTL)
+            for key, ttl in keys.items():
+                seen.done(key, ok, ttl=ttl)
         return Response(status_code=204)
 
-    @api.post("/webhooks/events", status_code=204, response_class=Response, responses=WEBHOOK_RESPONSES)
+    @api.post("/webhooks/events", status_code=204, response_class=Response, responses=WEBHOOK_RESPONSES,
+              openapi_extra=EVENTS_BODY)
     async def event_streams(request: Request, c: Client = Depends(temporal)) -> Response:
         """The Event Streams sink (`<A2P_PUBLIC_BASE_URL>/webhooks/events`): a JSON array of
         CloudEvents about brands and campaigns, each signalled to the registration owning the SID
         (found by search attribute). Unknown types and SIDs are acknowledged and logged; events
         seen before are acknowledged and not signalled again."""
-        body = await request.body()
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            text = None
-        parsed: list[Any] = []  # [events] once parsed: the body is parsed after the parent's signature is checked
-
-        def parse() -> list[Any]:
-            if not parsed and text is not None:
-                with contextlib.suppress(ValueError, RecursionError):
-                    parsed.append(json.loads(text))
-            return parsed
-
-        def accounts() -> list[str]:
-            events = parse()[0] if parse() else None
-            return wh.event_accounts(events if isinstance(events, list) else [events])
-
-        has_signature = "X-Twilio-Signature" in request.headers and "bodySHA256" in request.query_params
-        authentic = _valid_basic(settings, request.headers) or (
-            has_signature and text is not None and await signed(request, text, accounts))
-        if not authentic:
+        signer = getattr(request.state, "webhook_signer", None)  # who signed the URL, as the gate found
+        if signer is None:
             return refused("event_streams", "bad or missing signature / credentials")
-        if not parse():
+        body = await request.body()
+        if signer != "basic" and not wh.body_matches(body, request.query_params.get("bodySHA256")):
+            return refused("event_streams", "the body is not the one the signature covers (bodySHA256)")
+        try:
+            events = json.loads(body)
+        except (ValueError, RecursionError):
             log.warning("webhook_ignored", kind="event_streams", reason="body is not JSON")
             return Response(status_code=400)
-        events = parsed[0]
         if isinstance(events, dict):
             events = [events]
         if not isinstance(events, list):
@@ -153,23 +157,69 @@ def router(settings: Settings, subaccounts: SubaccountTokens, refusals: wh.RateL
     return api
 
 
-def gate_checks(settings: Settings, refusals: wh.RateLimitedLog):
-    """What starter/gate.py checks from the headers alone, before a webhook's body is read:
-    (trusthub check, events check)."""
+PEEK_BYTES = 64 * 1024  # of an Event Streams body not signed by the parent: where its account SIDs are looked for
 
-    def trusthub_check(headers: Headers, _query: str):
-        if headers.get("X-Twilio-Signature"):
-            return None
-        refusals.warning("webhook_refused", kind="trusthub", reason="no X-Twilio-Signature")
+
+def gate_checks(settings: Settings, refusals: wh.RateLimitedLog, subaccounts: SubaccountTokens):
+    """What starter/gate.py checks before a webhook's body is read: (trusthub check, events check).
+
+    A bundle callback needs a signature header and, when its URL names a workflow id, the URL's
+    token for it (a stranger's callback never gets to a subaccount lookup). An Event Streams
+    delivery needs the sink's Basic credentials or a signature of its URL — which carries the
+    body's SHA-256 — by the parent account; failing that, by a subaccount named in the first
+    PEEK_BYTES of the body (found by a bounded scan, never a parse): the rest of a forged body is
+    never read. Who signed is left in ``request.state.webhook_signer`` for the route, which checks
+    the body against its SHA-256 before parsing it."""
+
+    def refusal(kind: str, reason: str) -> tuple[int, dict[str, Any], dict[str, str]]:
+        refusals.warning("webhook_refused", kind=kind, reason=reason)
         return 403, {"error": "not signed"}, {}
 
-    def events_check(headers: Headers, query: str):
-        if (headers.get("X-Twilio-Signature") and "bodySHA256=" in query) or _valid_basic(settings, headers):
+    def trusthub_check(request: Request):
+        if not request.headers.get("X-Twilio-Signature"):
+            return refusal("trusthub", "no X-Twilio-Signature")
+        workflow_id = request.query_params.get("workflow_id")
+        if workflow_id and (reason := _url_token_refusal(settings, workflow_id, request.query_params.get("token"))):
+            return refusal("trusthub", reason)
+        return None
+
+    def events_check(request: Request):
+        if _valid_basic(settings, request.headers):
+            request.state.webhook_signer = "basic"
             return None
-        refusals.warning("webhook_refused", kind="event_streams", reason="no signature or valid Basic credentials")
-        return 403, {"error": "not signed"}, {}
+        signature = request.headers.get("X-Twilio-Signature")
+        if not (signature and request.query_params.get("bodySHA256")):
+            return refusal("event_streams", "no signature or valid Basic credentials")
+        url = _public_url(settings, request)
+        if wh.signed_by(_parent_token(settings), url, {}, signature):
+            request.state.webhook_signer = "parent"
+            return None
+
+        async def by_a_subaccount(prefix: bytes):
+            for account in wh.account_sids_in(prefix, settings.twilio_account_sid):
+                if wh.signed_by(await subaccounts.token(account, bucket="events"), url, {}, signature):
+                    request.state.webhook_signer = account
+                    return None
+            return refusal("event_streams", "bad signature")
+
+        return Peek(PEEK_BYTES, by_a_subaccount)
 
     return trusthub_check, events_check
+
+
+def _url_token_refusal(settings: Settings, workflow_id: str, token: str | None) -> str | None:
+    """Why a callback URL's token does not bind it to ``workflow_id``, or None when it does."""
+    if token is None:
+        if settings.a2p_accept_untokened_callbacks:
+            return None
+        return "callback URL without its token (A2P_ACCEPT_UNTOKENED_CALLBACKS is off)"
+    if not wh.same_secret(token, settings.callback_token(workflow_id)):
+        return "the URL's token is not this workflow id's"
+    return None
+
+
+def _parent_token(settings: Settings) -> str | None:
+    return settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
 
 
 # ---- webhooks --------------------------------------------------------------------------------

@@ -11,7 +11,9 @@ before, and which registration it is for. No Temporal, no HTTP framework: the se
   re-aimed at another workflow id, even by moving characters between the URL and the form keys
   (Twilio's signature string has no separators).
 * Deliveries are remembered for a while (:class:`Seen`): a replay is acknowledged and changes
-  nothing, and costs no Temporal call.
+  nothing, and costs no Temporal call. A bundle callback is known by what it says (all of it
+  signed) as well as by Twilio's idempotency token (not signed), so a replay with a made-up token
+  is a replay too.
 * Events are parsed defensively (Twilio's schema versions vary) and folded per SID, so that a
   batch of a thousand events costs one route lookup and one signal per brand or campaign.
 """
@@ -23,6 +25,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -79,15 +82,28 @@ def callback_account(form: Mapping[str, str]) -> str | None:
     return sid if _is_account_sid(sid) else None
 
 
-def event_accounts(events: list[Any]) -> list[str]:
-    """The accounts the events of a delivery belong to (``data.accountsid``), in order, once each."""
+_ACCOUNT_SID = re.compile(rb"AC[0-9a-fA-F]{32}")
+
+
+def account_sids_in(prefix: bytes, parent: str | None, most: int = 3) -> list[str]:
+    """The accounts an Event Streams delivery may be about, found without parsing it (the body
+    is not authenticated yet): the first ``most`` distinct account SIDs in ``prefix`` (a bounded
+    start of the body; every event's ``data.accountsid`` holds one, the first near the start),
+    the parent's own left out."""
     out: list[str] = []
-    for event in events:
-        if isinstance(event, dict):
-            sid = _text(_normalized(event.get("data")).get("accountsid"))
-            if _is_account_sid(sid) and sid not in out:
-                out.append(sid)
+    for found in _ACCOUNT_SID.finditer(prefix):
+        sid = found.group().decode("ascii")
+        if sid != parent and sid not in out:
+            out.append(sid)
+            if len(out) == most:
+                break
     return out
+
+
+def body_matches(body: bytes, body_sha256: str | None) -> bool:
+    """Whether ``body`` is the one whose SHA-256 (hex) the signed URL carries."""
+    return bool(body_sha256) and hmac.compare_digest(hashlib.sha256(body).hexdigest().encode(),
+                                                     (body_sha256 or "").encode("utf-8", "surrogateescape"))
 
 
 def _is_account_sid(sid: str) -> bool:
@@ -106,17 +122,20 @@ def bundle_event(form: Mapping[str, str], delivery_id: str | None) -> BundleEven
                        event_id=delivery_id)
 
 
-CONTENT_KEY_TTL = 600.0  # a callback without Twilio's token is known by what it says, for 10 minutes
+CONTENT_KEY_TTL = 600.0  # a callback is known by what it says for 10 minutes (the same status may come again)
+TOKEN_KEY_TTL = 24 * 3600.0  # and by Twilio's idempotency token for a day
 
 
-def callback_key(workflow_id: str, form: Mapping[str, str], idempotency_token: str | None) -> str:
-    """What identifies one bundle status callback delivery: Twilio's idempotency token (the same on
-    every re-delivery), else what it says (registration, bundle, status, reason) — remembered
-    for CONTENT_KEY_TTL only, since the same status may legitimately come again later."""
-    if idempotency_token:
-        return f"trusthub/token/{idempotency_token}"
+def callback_keys(workflow_id: str, form: Mapping[str, str], idempotency_token: str | None) -> dict[str, float]:
+    """What identifies one bundle status callback delivery, each key with how long it is
+    remembered: what it says — registration, bundle, status, reason: all covered by Twilio's
+    signature — for CONTENT_KEY_TTL, whatever its idempotency token (which the signature does not
+    cover: a replay can carry a fresh one); and that token, when there is one, for TOKEN_KEY_TTL."""
     content = json.dumps([workflow_id, form.get("BundleSid"), form.get("Status"), form.get("FailureReason")])
-    return "trusthub/content/" + hashlib.sha256(content.encode()).hexdigest()
+    keys = {"trusthub/content/" + hashlib.sha256(content.encode()).hexdigest(): CONTENT_KEY_TTL}
+    if idempotency_token:
+        keys[f"trusthub/token/{idempotency_token}"] = TOKEN_KEY_TTL
+    return keys
 
 
 @dataclass(frozen=True)
@@ -299,6 +318,15 @@ class Seen:
             return False
         self._busy.add(key)
         return True
+
+    def claim_all(self, keys: list[str]) -> bool:
+        """Claim every key, or none (when one is not new)."""
+        claimed = [k for k in keys if self.claim(k)]
+        if len(claimed) == len(keys):
+            return True
+        for k in claimed:
+            self.done(k, ok=False)
+        return False
 
     def done(self, key: str, ok: bool = True, ttl: float | None = None) -> None:
         self._busy.discard(key)

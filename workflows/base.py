@@ -20,7 +20,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from a2p import metrics
-    from a2p.calls import Call, ErrorType, MayRepeat, TwilioError
+    from a2p.calls import BundleRef, BundleState, Call, ErrorType, MayRepeat, TwilioError
     from a2p.progress import (
         BrandEvent, BundleEvent, CampaignEvent, CarriedState, OperatorDecision, Phase, Problem,
         RegistrationStatus,
@@ -31,14 +31,14 @@ with workflow.unsafe.imports_passed_through():
 # Our own workflow code is imported inside the sandbox, which guards it (clock, I/O, randomness).
 from workflows import visibility
 from workflows.actions import OperatorActions
-from workflows.patches import CONTINUE_AS_NEW, FAST_ANSWERS
+from workflows.patches import BUNDLE_CALLBACKS_CONFIRMED, CONTINUE_AS_NEW, FAST_ANSWERS
 from workflows.remedies import DEFAULT_REMEDY, REMEDY_BY_CODE, explanations, twilio_error_of
 from workflows.policies import CALL_OPTIONS, OTP_TASK_QUEUE_SUFFIX
 
 T = TypeVar("T", bound=BaseModel)
 
 MAX_SEEN_EVENTS = 64
-
+CONFIRM_TIMEOUT = timedelta(minutes=10)  # a status callback's bundle read; then the next read tells
 
 
 class Cancelled(Exception):
@@ -81,6 +81,11 @@ class RegistrationBase(OperatorActions):
         self._pending: Correction | OperatorDecision | None = None
         self._accepted = self._taken = self._answered = 0
         self._fast_answers = True  # decided in _run_to_end, by patch
+        self._confirm_callbacks = False  # decided in _run_to_end, by patch
+        self._callback_claims: dict[str, BundleEvent] = {}  # bundle kind -> the latest callback to confirm
+        self._confirming: set[str] = set()       # kinds whose bundle is being read for a callback
+        self._confirm_again: set[str] = set()    # ... and read again after that (a callback came meanwhile)
+        self._bundle_reads: dict[str, int] = {}  # kind -> the flow's own submissions and reads so far
         self._resend_requested = False
         self._cancel_reason: str | None = None
         self._seen_events: list[str] = []
@@ -134,7 +139,8 @@ class RegistrationBase(OperatorActions):
         The registration keeps its workflow id and search attributes; its Query answers as before."""
         info = workflow.info()
         due = info.is_continue_as_new_suggested() or info.get_current_history_length() >= self._events_per_run
-        quiet = self._pending is None and self._accepted == self._answered and workflow.all_handlers_finished()
+        quiet = (self._pending is None and self._accepted == self._answered and workflow.all_handlers_finished()
+                 and not self._confirming)
         if due and quiet and workflow.patched(CONTINUE_AS_NEW):
             self._note(f"continuing as run {self._runs + 1} after {info.get_current_history_length()} history events")
             workflow.continue_as_new(self._next_run_input(self._carry(registered_at)))
@@ -155,6 +161,9 @@ class RegistrationBase(OperatorActions):
             kind = "trust_bundle"
         else:
             return
+        if self._confirm_callbacks:
+            self._confirm_bundle_callback(kind, event)
+            return
         if event.event_id is not None and (not self._first_sight(event.event_id) or (
                 event.status == getattr(self.status.statuses, kind)
                 and (event.status != "twilio-rejected" or event.failure_reason in (None, self._bundle_failure.get(kind))))):
@@ -165,6 +174,71 @@ class RegistrationBase(OperatorActions):
         self._note(f"{kind.replace('_', ' ')} is {event.status} (webhook)")
         self._nudged = True
         self._publish()
+
+    def _confirm_bundle_callback(self, kind: str, event: BundleEvent) -> None:
+        """A bundle status callback is a nudge, not the truth: it carries no time and its delivery
+        token is not signed, so a stale one (an earlier submission's rejection, an in-review
+        after the approval) may come at any time, replayed with a fresh token. One that tells
+        something new has the bundle read from Twilio, and what Twilio says now is applied — only
+        its detailed rejection reason, which a read does not give, is taken from the callback
+        when Twilio agrees the bundle is rejected. One read per bundle at a time; callbacks that
+        come during it are confirmed by one more read."""
+        if event.event_id is not None and not self._first_sight(event.event_id):
+            return  # a replayed delivery
+        if event.status == getattr(self.status.statuses, kind) and (
+                event.status != "twilio-rejected" or event.failure_reason in (None, self._bundle_failure.get(kind))):
+            return  # it tells nothing new
+        self._callback_claims[kind] = event
+        if kind in self._confirming:
+            self._confirm_again.add(kind)
+            return
+        self._confirming.add(kind)
+        asyncio.create_task(self._read_bundle_for_callbacks(kind))
+
+    async def _read_bundle_for_callbacks(self, kind: str) -> None:
+        try:
+            while True:
+                self._confirm_again.discard(kind)
+                claim = self._callback_claims[kind]
+                sids = self.status.sids
+                if claim.bundle_sid != (sids.customer_profile if kind == "customer_profile" else sids.trust_bundle):
+                    return
+                reads = self._bundle_reads.get(kind, 0)
+                try:
+                    state = await workflow.execute_activity(
+                        str(Call.FETCH_BUNDLE), BundleRef(subaccount_sid=self.subaccount_sid, kind=kind,  # type: ignore[arg-type]
+                                                          bundle_sid=claim.bundle_sid),
+                        result_type=BundleState, start_to_close_timeout=self.timings.call_timeout,
+                        schedule_to_close_timeout=CONFIRM_TIMEOUT, retry_policy=CALL_OPTIONS[Call.FETCH_BUNDLE].retry,
+                        summary=f"fetch {kind.replace('_', ' ')} status (a status callback says {claim.status})",
+                    )
+                except ActivityError:
+                    state = None  # Twilio unreachable for long: the flow's next read of the bundle tells
+                # Applied unless the flow itself submitted or read the bundle meanwhile (it knows better).
+                if state is not None and reads == self._bundle_reads.get(kind, 0):
+                    self._apply_confirmed(kind, state, claim)
+                if kind not in self._confirm_again:
+                    return
+        finally:
+            self._confirming.discard(kind)
+
+    def _apply_confirmed(self, kind: str, state: BundleState, claim: BundleEvent) -> None:
+        before = (getattr(self.status.statuses, kind), self._bundle_failure.get(kind))
+        setattr(self.status.statuses, kind, state.status)
+        if state.status == "twilio-rejected":
+            if claim.status == "twilio-rejected" and claim.failure_reason:
+                self._bundle_failure[kind] = claim.failure_reason
+            elif kind not in self._bundle_failure and state.errors:
+                self._bundle_failure[kind] = "; ".join(e.message for e in state.errors)
+        if (state.status, self._bundle_failure.get(kind)) == before:
+            return  # the callback was stale: Twilio says what the registration knew
+        self._note(f"{kind.replace('_', ' ')} is {state.status} (webhook)")
+        self._nudged = True
+        self._publish()
+
+    def _bundle_read(self, kind: str) -> None:
+        """The flow submitted or read the bundle ``kind``: a callback's read begun before is older."""
+        self._bundle_reads[kind] = self._bundle_reads.get(kind, 0) + 1
 
     @workflow.signal(name="brand_event")
     def on_brand_event(self, event: BrandEvent) -> None:
@@ -340,6 +414,7 @@ class RegistrationBase(OperatorActions):
     async def _run_to_end(self, body: Callable[[], Any]) -> RegistrationStatus:
         """Run the flow; whatever happens, end with a status that says how it ended."""
         self._fast_answers = workflow.patched(FAST_ANSWERS)
+        self._confirm_callbacks = workflow.patched(BUNDLE_CALLBACKS_CONFIRMED)
         self._publish()
         if self.carried is None:
             self._count(metrics.REGISTRATIONS_STARTED)

@@ -95,6 +95,7 @@ class BundleSteps(RegistrationBase):
                 await self._write_correction(correction)
             self._answer_correction_as_before()
         state = await self._call(Call.SUBMIT_BUNDLE, ref, BundleState, f"submit {LABEL[kind]}")
+        self._bundle_read(kind)
         setattr(self.status.statuses, kind, state.status)
         self._bundle_failure.pop(kind, None)
         self._note(f"{LABEL[kind]} submitted, {state.status}")
@@ -121,6 +122,7 @@ class BundleSteps(RegistrationBase):
     async def _fetch_bundle(self, kind: BundleKind, summary: str | None = None) -> BundleState:
         state = await self._call(Call.FETCH_BUNDLE, self._bundle_ref(kind), BundleState,
                                  summary or f"fetch {LABEL[kind]} status")
+        self._bundle_read(kind)
         setattr(self.status.statuses, kind, state.status)
         if state.status == "twilio-rejected" and kind not in self._bundle_failure and state.errors:
             self._bundle_failure[kind] = "; ".join(e.message for e in state.errors)

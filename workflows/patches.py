@@ -20,3 +20,8 @@ NO_RESEND_AFTER_DEADLINE = "no-otp-resend-after-the-deadline"
 # Actions answered once their effect is done (registrations started before: answered as then —
 # decisions at once, corrections after their settle wait).
 FAST_ANSWERS = "answer-actions-after-their-effect"
+
+# A bundle status callback is a nudge: the workflow reads the bundle from Twilio and applies what
+# Twilio says now, so a stale or replayed callback (its delivery token is not signed) never moves a
+# bundle backwards. Before: the callback's status was applied as it came.
+BUNDLE_CALLBACKS_CONFIRMED = "bundle-callbacks-confirmed-by-a-fetch"

@@ -131,6 +131,7 @@ _EMAIL_HELP = "must be an email address such as name@example.com"
 
 
 def _email(v: str) -> str:
+    _control_character(v, False)
     if not _EMAIL.match(v):
         raise rule_error("email", _EMAIL_HELP + " (one @, no spaces)")
     local, domain = v.split("@")
@@ -268,6 +269,7 @@ IsvCustomerId = Annotated[str, AfterValidator(_isv_customer_id)]
 
 
 def _http_url(v: str) -> str:
+    _control_character(v, False)
     parts = urlsplit(v) if not re.search(r"\s", v) else None
     if (
         parts is None
@@ -285,8 +287,9 @@ HttpUrlStr = Annotated[str, AfterValidator(_http_url)]
 
 
 def _keyword(v: str) -> str:
-    if not v or not v.isalnum():
-        raise rule_error("keyword", "must be one word of letters and digits only (no spaces or punctuation)")
+    if not v or not v.isascii() or not v.isalnum():
+        raise rule_error("keyword", "must be one word of ASCII letters and digits only (A-Z, 0-9: no spaces, "
+                                    "punctuation or other scripts' letters and digits)")
     if len(v) > 255:
         raise rule_error("keyword", f"must be at most 255 characters long (it has {len(v)})")
     return v

@@ -230,10 +230,12 @@ def basic(user: str, password: str) -> str:
 
 class TcpProxy:
     """Forwards a local port to ``target`` (host:port); :meth:`cut` closes the port and every
-    connection (the frontend is unreachable), :meth:`restore` listens again on the same port."""
+    connection (the frontend is unreachable), :meth:`restore` listens again on the same port.
+    ``delay``: seconds each piece of data waits before it is passed on, either way (a slow link:
+    every request to the target and back takes at least twice as long)."""
 
-    def __init__(self, target: str) -> None:
-        self.target = target
+    def __init__(self, target: str, delay: float = 0.0) -> None:
+        self.target, self.delay = target, delay
         self.port = 0
         self._server: asyncio.base_events.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
@@ -270,6 +272,8 @@ class TcpProxy:
         async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
             try:
                 while data := await src.read(65536):
+                    if self.delay:
+                        await asyncio.sleep(self.delay)
                     dst.write(data)
                     await dst.drain()
             except (OSError, asyncio.CancelledError):

@@ -30,8 +30,9 @@ from sandbox.testing import free_port
 from starter import registrations
 from local_stack.stack import sandbox_settings
 from starter.service import LIMITS, create_app, serving
+from a2p.calls import Call
 from tests.service.conftest import (
-    API_KEY, TOKEN, brand_event, event_delivery, event_time, eventually, signals, trusthub_callback, wait_phase,
+    API_KEY, TOKEN, TcpProxy, activities, brand_event, event_delivery, event_time, eventually, signals, trusthub_callback, wait_phase,
 )
 from tests.service.test_webhooks import captured_logs, post_body, post_form
 
@@ -135,37 +136,113 @@ async def test_huge_bodies_are_refused_before_they_are_read(stack):
     assert LIMITS["batch"] > LIMITS["api"]
 
 
+async def send_raw(url: str, path: str, headers: dict[str, str], body: bytes) -> int:
+    """POST ``body`` to ``path`` over a raw connection, streaming it while reading the answer:
+    the status (the service may answer and close before it has all of it)."""
+    parts = urlsplit(url)
+    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    head = f"POST {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Length: {len(body)}\r\n"
+    writer.write((head + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n").encode())
+
+    async def send() -> None:
+        with contextlib.suppress(ConnectionError, OSError):
+            for at in range(0, len(body), 65536):
+                writer.write(body[at:at + 65536])
+                await writer.drain()
+
+    sender = asyncio.create_task(send())
+    try:
+        status_line = await asyncio.wait_for(reader.readline(), 30)
+    finally:
+        sender.cancel()
+        writer.close()
+    return int(status_line.split()[1])
+
+
+async def test_forged_event_signatures_are_refused_without_reading_or_parsing_the_body(stack):
+    """Event Streams deliveries of 4 MiB (just under the limit) whose signature is forged — with
+    the body's true SHA-256 in the URL, and account SIDs in the body, as a subaccount's delivery
+    would have — wide and deep JSON, 4 of each at once: 403, the service's memory flat, and it
+    answers other requests promptly meanwhile (nothing big is read or parsed on its event loop)."""
+    wide = b"[" + b",".join([b'{"data":{"accountsid":"AC' + b"%032x" % n + b'"}}' for n in range(3)]
+                            + [b"{}"] * ((LIMITS["events"] - 300) // 3)) + b"]"
+    deep = b'[{"data":{"accountsid":"AC' + b"4" * 32 + b'"}},' + b"[" * 2_000_000 + b"]" * 2_000_001
+    assert len(wide) <= LIMITS["events"] and len(deep) <= LIMITS["events"]
+    deliveries = []
+    for body in (wide, deep):
+        url, _, headers = event_delivery(stack.url, body, token="f" * 32)  # signed with a token that is nobody's
+        deliveries.append((url.removeprefix(stack.url), headers, body))
+    before = rss()
+    latencies: list[float] = []
+    done, ready = asyncio.Event(), asyncio.Event()
+
+    async def probe() -> None:  # /healthz over one kept-alive connection, every 10 ms
+        async with httpx.AsyncClient(base_url=stack.url, timeout=30) as http:
+            assert (await http.get("/healthz")).status_code == 200
+            ready.set()
+            while not done.is_set():
+                t0 = time.monotonic()
+                assert (await http.get("/healthz")).status_code == 200
+                latencies.append(time.monotonic() - t0)
+                await asyncio.sleep(0.01)
+
+    prober = asyncio.create_task(probe())
+    await ready.wait()
+    try:
+        for _ in range(3):
+            answers = await asyncio.gather(*(send_raw(stack.url, path, headers, body)
+                                             for path, headers, body in deliveries for _ in range(4)))
+            assert answers == [403] * 8, answers
+    finally:
+        done.set()
+        await prober
+    growth = rss() - before
+    print(f"RSS growth after 3 x 8 forged 4 MiB event deliveries: {growth / MB:.1f} MB; "
+          f"slowest /healthz meanwhile {max(latencies):.3f} s of {len(latencies)}")
+    assert growth < 20 * MB, growth / MB
+    assert latencies and max(latencies) < 1, latencies  # (the test's own uploads share the event loop)
+    # Signed by the parent, a body is read, checked against its SHA-256 and parsed: the deep one is
+    # refused by the depth check (400), a wide one is a batch of events that are nobody's (204).
+    for body, expected in ((deep, 400), (wide[:100_000].rpartition(b",")[0] + b"]", 204)):
+        url, _, headers = event_delivery(stack.url, body)
+        assert await send_raw(stack.url, url.removeprefix(stack.url), headers, body) == expected
+
+
 # ---- 2. replays change nothing and cost little -------------------------------------------------------
 
 
 async def test_replayed_and_stale_callbacks_change_nothing(stack, parked):
+    """A signed callback whose status is not the bundle's (stale: an earlier review's rejection),
+    replayed 100 times, each with a fresh I-Twilio-Idempotency-Token (the signature does not
+    cover it): acknowledged, the registration reads the bundle once and keeps what Twilio says;
+    the other replays are known by what they say and signal nothing."""
     status = await stack.status(parked)
-    bundle = status.sids.trust_bundle
-    rejected = trusthub_callback(stack.url, parked, bundle_sid=bundle, status="twilio-rejected",
-                                 failure_reason="brand name does not match")
-    assert (await post_form(*rejected)).status_code == 204
-    await eventually(lambda: _bundle_status(stack, parked, "twilio-rejected"), what="rejected applied")
-    review = trusthub_callback(stack.url, parked, bundle_sid=bundle, status="in-review")
-    assert (await post_form(*review)).status_code == 204
-    await eventually(lambda: _bundle_status(stack, parked, "in-review"), what="in-review applied")
-    before_status, before_history = (await stack.status(parked)).model_dump(), await history_length(stack.client, parked)
+    bundle, known = status.sids.trust_bundle, status.statuses.trust_bundle
+    assert known != "twilio-rejected"
+    before_status, before_history = status.model_dump(), await history_length(stack.client, parked)
     received = len(await signals(stack.client, parked))
+    url, params, headers = trusthub_callback(stack.url, parked, bundle_sid=bundle, status="twilio-rejected",
+                                             failure_reason="brand name does not match")
+    reads = await activities(stack.client, parked, Call.FETCH_BUNDLE)
 
-    # The stale rejection and the latest callback, each replayed 50 times: acknowledged, nothing signalled.
     async with httpx.AsyncClient(timeout=30) as http:
-        for _ in range(50):
-            for url, params, headers in (rejected, review):
-                assert (await http.post(url, data=params, headers=headers)).status_code == 204
-    assert len(await signals(stack.client, parked)) == received
+        for _ in range(100):
+            fresh = {**headers, "I-Twilio-Idempotency-Token": "WH" + uuid.uuid4().hex}
+            assert (await http.post(url, data=params, headers=fresh)).status_code == 204
+    await eventually(lambda: _reads_done(stack, parked, reads + 1), what="the registration read the bundle")
+    assert len(await signals(stack.client, parked)) == received + 1
     assert (await stack.status(parked)).model_dump() == before_status
+    assert (await stack.status(parked)).statuses.trust_bundle == known
 
-    # A service that forgot (restarted): the replay reaches the registration, which ignores it.
-    async with serving(create_app(stack.settings, stack.client)) as fresh:
-        url, params, headers = rejected
+    # A service that forgot (restarted): one replay reaches the registration, which reads the bundle again.
+    async with serving(create_app(stack.settings, stack.client)) as fresh_service:
         async with httpx.AsyncClient(timeout=30) as http:
             for _ in range(50):
-                assert (await http.post(url.replace(stack.url, fresh), data=params, headers=headers)).status_code == 204
-    assert len(await signals(stack.client, parked)) == received + 1
+                fresh = {**headers, "I-Twilio-Idempotency-Token": "WH" + uuid.uuid4().hex}
+                response = await http.post(url.replace(stack.url, fresh_service), data=params, headers=fresh)
+                assert response.status_code == 204
+    await eventually(lambda: _reads_done(stack, parked, reads + 2), what="the registration read the bundle")
+    assert len(await signals(stack.client, parked)) == received + 2
     assert (await stack.status(parked)).model_dump() == before_status
     assert await history_length(stack.client, parked) - before_history <= 100
 
@@ -175,12 +252,17 @@ async def test_replayed_and_stale_callbacks_change_nothing(stack, parked):
     async with httpx.AsyncClient(timeout=30) as http:
         for _ in range(100):
             assert (await http.post(url, content=body, headers=headers)).status_code == 204
-    assert len(await signals(stack.client, parked)) == received + 2
-    assert await history_length(stack.client, parked) - before_history <= 100
+    assert len(await signals(stack.client, parked)) == received + 3
+    growth = await history_length(stack.client, parked) - before_history
+    assert growth <= 100, growth
+    print(f"history growth after 150 replays of a stale callback and 100 of an event: {growth} events")
 
 
-async def _bundle_status(stack, wid: str, expected: str) -> bool:
-    return (await stack.status(wid)).statuses.trust_bundle == expected
+async def _reads_done(stack, wid: str, n: int) -> bool:
+    """The workflow scheduled ``n`` bundle reads and none is pending."""
+    handle = stack.client.get_workflow_handle(wid)
+    pending = (await handle.describe()).raw_description.pending_activities
+    return await activities(stack.client, wid, Call.FETCH_BUNDLE) >= n and not pending
 
 
 # ---- 3. callbacks bound to their registration ---------------------------------------------------------
@@ -223,18 +305,33 @@ def _token() -> str:
 
 
 async def test_unicode_digits_and_control_characters_are_422_and_nothing_is_sent(stack):
-    cases = {
-        "customer.mobile_number": {"customer__mobile_number": "+1415555٠١٩٨"},
-        "customer.business_phone": {"customer__business_phone": "+1४१५५५५०१९८"},
-        "customer.first_name": {"customer__first_name": "Jo\x00hn"},
-        "customer.brand_name": {"customer__brand_name": "Acme \u202eeniltnoc"},
-        "campaign.description": {"campaign__description": "Reminders for clients of Jane's studio\x1b[2J ok"},
+    keywords = {  # a campaign with its own opt-out and help keywords
+        "campaign__use_twilio_default_opt_out": False,
+        "campaign__opt_out_message": "Jane's studio: you are unsubscribed and will get no more messages.",
+        "campaign__help_message": "Jane's studio: for help email jane@example.com. Reply STOP to opt out.",
+        "campaign__help_keywords": ["HELP"],
     }
-    requests = {field: await stack.request(**changes) for field, changes in cases.items()}
+    cases = [
+        ("customer.mobile_number", {"customer__mobile_number": "+1415555٠١٩٨"}),
+        ("customer.business_phone", {"customer__business_phone": "+1४१५५५५०१९८"}),
+        ("customer.first_name", {"customer__first_name": "Jo\x00hn"}),
+        ("customer.brand_name", {"customer__brand_name": "Acme \u202eeniltnoc"}),
+        ("campaign.description", {"campaign__description": "Reminders for clients of Jane's studio\x1b[2J ok"}),
+        ("customer.email", {"customer__email": "jo\x00hn@example.com"}),
+        ("customer.email", {"customer__email": "john\u202e@example.com"}),
+        ("customer.email", {"customer__email": "john@exam\u202eple.com"}),
+        ("campaign.privacy_policy_url", {"campaign__privacy_policy_url": "https://example.com/pri\x00vacy"}),
+        ("campaign.terms_and_conditions_url", {"campaign__terms_and_conditions_url": "https://example.com/\u2067terms"}),
+        ("campaign.opt_out_keywords[0]", {**keywords, "campaign__opt_out_keywords": ["STOP٠"]}),
+        ("campaign.opt_out_keywords[1]", {**keywords, "campaign__opt_out_keywords": ["STOP", "ＥＮＤ"]}),
+    ]
+    requests = [(field, await stack.request(**changes)) for field, changes in cases]
+    valid = await stack.request(**keywords, campaign__opt_out_keywords=["STOP", "END"])
+    assert RegistrationRequest.model_validate(valid)  # each case differs from a valid request by one field
     before = await stack.control.stats()
-    for field, data in requests.items():
+    for field, data in requests:
         response = await stack.http.post("/v1/registrations", json=data)
-        assert response.status_code == 422, response.text
+        assert response.status_code == 422, (field, response.text)
         assert [f["field"] for f in response.json()["fields"]] == [field], response.json()
     after = await stack.control.stats()
     assert after["requests"] == before["requests"] and after["resources"] == before["resources"]
@@ -372,26 +469,34 @@ async def test_a_batch_of_1000_events_is_answered_within_5_seconds(stack, parked
 
 
 async def test_a_batch_too_big_for_the_budget_makes_progress_on_each_re_delivery(stack, parked):
-    """3,000 events about as many brands, with a budget too short for them: the answer is 503 and
-    Twilio re-delivers; what was done is remembered, so each re-delivery does the rest and one ends
-    with 204 — never a re-delivery loop."""
+    """6,000 events about as many brands, to a service whose Temporal is behind a slow link (each
+    call takes at least 0.6 s) with a 2 s budget: finding their owners takes 60 visibility
+    queries, 16 at a time — four rounds, at least 2.4 s — so the first delivery cannot be done in
+    time: 503, Twilio re-delivers. What was done is remembered, so a re-delivery does the rest and
+    one ends with 204 — never a re-delivery loop."""
     brand = (await stack.status(parked)).sids.brand
     received = len(await signals(stack.client, parked))
     events = [brand_event("BN" + uuid.uuid4().hex, "brand-registered", status="APPROVED", identity="UNVERIFIED")
-              for _ in range(2999)]
+              for _ in range(5999)]
     events.append(brand_event(brand, "brand-unverified", status="FAILED", identity="UNVERIFIED"))
     answers: list[int] = []
-    budget = 1.0
-    async with serving(create_app(stack.settings.model_copy(update={"a2p_public_base_url": None}), stack.client,
-                                  webhook_budget_seconds=budget)) as url:
-        url_, body, headers = event_delivery(url, events)
-        async with httpx.AsyncClient(timeout=30) as http:
-            with captured_logs():
-                while not answers or answers[-1] != 204:
-                    answers.append((await http.post(url_, content=body, headers=headers)).status_code)
-                    assert len(answers) <= 15, answers
-    assert set(answers[:-1]) <= {503}, answers
-    print(f"3,000 events within a {budget} s budget: answered 204 at delivery {len(answers)}")
+    budget, delay = 2.0, 0.3
+    proxy = await TcpProxy(stack.client.service_client.config.target_host, delay=delay).start()
+    slow = await Client.connect(proxy.address, namespace=stack.settings.temporal_namespace,
+                                data_converter=data_converter(stack.settings))
+    try:
+        async with serving(create_app(stack.settings.model_copy(update={"a2p_public_base_url": None}), slow,
+                                      webhook_budget_seconds=budget)) as url:
+            url_, body, headers = event_delivery(url, events)
+            async with httpx.AsyncClient(timeout=30) as http:
+                with captured_logs():
+                    while not answers or answers[-1] != 204:
+                        answers.append((await http.post(url_, content=body, headers=headers)).status_code)
+                        assert len(answers) <= 15, answers
+    finally:
+        await proxy.cut()
+    assert answers[0] == 503 and set(answers[:-1]) == {503}, answers
+    print(f"6,000 events within a {budget} s budget, Temporal {2 * delay} s away: 204 at delivery {len(answers)}")
     # Signalled at least once (a signal cut off by the budget may go again; the workflow ignores repeats).
     assert received + 1 <= len(await signals(stack.client, parked)) <= received + len(answers)
 

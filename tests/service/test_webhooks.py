@@ -111,10 +111,12 @@ async def test_forged_unsigned_and_altered_webhooks_are_refused_without_a_signal
 
     assert await snapshot(stack, parked) == before  # no signal, nothing changed
 
-    # The genuine ones go through (the same URL, body and signature as Twilio's).
-    url_ok, params_ok, headers_ok = trusthub_callback(stack.url, parked, bundle_sid=profile,
-                                                      status=before[0]["statuses"]["customer_profile"])
-    assert (await post_form(url_ok, params_ok, headers_ok)).status_code == 204
+    # The genuine ones go through (the same URL, body and signature as Twilio's). The callback goes
+    # to a service of its own: this one has had the sandbox's callback of the same content (a replay).
+    async with serving(create_app(stack.settings.model_copy(update={"a2p_public_base_url": None}),
+                                  stack.client)) as fresh:
+        genuine = trusthub_callback(fresh, parked, bundle_sid=profile, status=before[0]["statuses"]["customer_profile"])
+        assert (await post_form(*genuine)).status_code == 204
     same = brand_event(brand, "brand-unverified", status="FAILED", identity="UNVERIFIED")
     assert (await post_body(*event_delivery(stack.url, [same]))).status_code == 204
     after_status, after_signals = await snapshot(stack, parked)

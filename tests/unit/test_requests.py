@@ -293,7 +293,7 @@ BRAND = "brand_name must be the customer's real business name or first and last 
         ({"campaign__opt_out_message": "o" * 321}, "campaign.opt_out_message", "must be 20 to 320 characters"),
         ({"campaign__help_message": "Help?"}, "campaign.help_message", "must be 20 to 320 characters"),
         ({"campaign__opt_out_keywords": ["STOP", "OPT OUT"]}, "campaign.opt_out_keywords[1]",
-         "one word of letters and digits only"),
+         "one word of ASCII letters and digits only"),
         ({"campaign__help_keywords": ["HELP!"]}, "campaign.help_keywords[0]", "letters and digits only"),
         ({"campaign__opt_in_keywords": ["K" * 256]}, "campaign.opt_in_keywords[0]", "at most 255 characters"),
         ({"campaign__privacy_policy_url": "johndoephotography.example.com/privacy"},
@@ -807,3 +807,77 @@ def test_any_json_is_accepted_or_refused_with_field_errors(data: Any, model: typ
         model.model_validate(data)
     except ValidationError as err:
         assert all(e["message"] for e in format_validation_error(err))
+
+
+# A valid value of each strict field (the example's, or for the keywords a campaign that takes them)
+# and the characters that must be refused anywhere inside it. Phone numbers drop whitespace as
+# punctuation, so theirs are digits of other scripts; keywords are ASCII letters and digits only.
+_KEYWORD_CAMPAIGN = {
+    "campaign__use_twilio_default_opt_out": False,
+    "campaign__opt_out_message": "John Doe Photography: you are unsubscribed and will get no more messages.",
+    "campaign__opt_out_keywords": ["STOP"],
+    "campaign__help_message": "John Doe Photography: for help email john.doe@example.com. Reply STOP to opt out.",
+    "campaign__help_keywords": ["HELP"],
+}
+_OTHER_DIGITS = "٠١٢٣٤٥٦٧٨٩۰۴०४০৪੦੪૦૪୦୪௦௪౦౪೦೪൦൪๐๔໐໔༠༤၀၄០៤᠐᠔０４𝟎𝟒"
+_NOT_ASCII_WORD = _OTHER_DIGITS + "éÉßøÅΩжЖ中ｱ"
+STRICT_FIELDS: dict[str, tuple[str, str]] = {  # field -> (the error's index suffix for a list, forbidden chars)
+    "customer__first_name": ("", "".join(sorted(_FORBIDDEN))),
+    "customer__brand_name": ("", "".join(sorted(_FORBIDDEN))),
+    "customer__email": ("", "".join(sorted(_FORBIDDEN))),
+    "customer__address__street": ("", "".join(sorted(_FORBIDDEN))),
+    "campaign__description": ("", "".join(sorted(_FORBIDDEN - set("\n\r\t")))),
+    "campaign__privacy_policy_url": ("", "".join(sorted(_FORBIDDEN))),
+    "campaign__terms_and_conditions_url": ("", "".join(sorted(_FORBIDDEN))),
+    "customer__mobile_number": ("", _OTHER_DIGITS + "\x00\x07\x1b\x7f\u202e"),
+    "customer__business_phone": ("", _OTHER_DIGITS + "\x00\x07\x1b\x7f\u202e"),
+    "customer__address__postal_code": ("", _OTHER_DIGITS + "\x00\u202e"),
+    "campaign__opt_out_keywords": ("[0]", _NOT_ASCII_WORD + "".join(sorted(_FORBIDDEN))),
+    "campaign__help_keywords": ("[0]", _NOT_ASCII_WORD + "".join(sorted(_FORBIDDEN))),
+}
+
+
+def _valid(field: str) -> tuple[dict[str, Any], str]:
+    """A valid request taking ``field`` and the field's valid value there."""
+    data = with_(example(), **_KEYWORD_CAMPAIGN) if "keywords" in field else example()
+    node: Any = data
+    for key in field.split("__"):
+        node = node[key]
+    return data, node[0] if isinstance(node, list) else node
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(field=st.sampled_from(sorted(STRICT_FIELDS)), where=st.floats(0, 1), pick=st.integers(0, 10**6))
+def test_a_forbidden_character_inside_a_valid_value_is_refused_naming_the_field(field: str, where: float,
+                                                                                  pick: int) -> None:
+    """Any valid value with one forbidden character put anywhere inside it (not at its ends, which
+    are stripped as whitespace): 422 naming that field."""
+    data, value = _valid(field)
+    suffix, chars = STRICT_FIELDS[field]
+    char = chars[pick % len(chars)]
+    at = 1 + round(where * (len(value) - 2))
+    spoiled = value[:at] + char + value[at:]
+    assert RegistrationRequest.model_validate(data)  # the value itself is valid
+    data = with_(data, **{field: [spoiled] if suffix else spoiled})
+    found = errors(RegistrationRequest, data)
+    assert {e["field"] for e in found} == {field.replace("__", ".") + suffix}, (repr(spoiled), found)
+
+
+@pytest.mark.parametrize(("field", "value", "fragment"), [
+    ("customer__email", "jo\x00hn@example.com", "U+0000"),
+    ("customer__email", "john\u202e@example.com", "U+202E"),
+    ("customer__email", "john@exam\u202eple.com", "U+202E"),
+    ("campaign__privacy_policy_url", "https://example.com/pri\x00vacy", "U+0000"),
+    ("campaign__terms_and_conditions_url", "https://example.com/\u2066terms", "U+2066"),
+])
+def test_emails_and_urls_refuse_control_and_bidi_characters_naming_them(field: str, value: str,
+                                                                         fragment: str) -> None:
+    assert_error(RegistrationRequest, with_(example(), **{field: value}), field.replace("__", "."), fragment)
+
+
+@pytest.mark.parametrize("keyword", ["STOP٠", "ＳＴＯＰ", "HÉLP", "STOP\u202e"])
+def test_keywords_are_ascii_letters_and_digits_only(keyword: str) -> None:
+    data = with_(example(), **{**_KEYWORD_CAMPAIGN, "campaign__opt_out_keywords": ["STOP", keyword]})
+    assert_error(RegistrationRequest, data, "campaign.opt_out_keywords[1]", "ASCII")
+    assert RegistrationRequest.model_validate(
+        with_(example(), **{**_KEYWORD_CAMPAIGN, "campaign__opt_out_keywords": ["STOP", "END2"]}))

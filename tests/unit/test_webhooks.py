@@ -4,6 +4,8 @@ signatures, parsing, folding per SID, what is remembered and for how long, bound
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 from datetime import datetime, timezone
 
 from twilio.request_validator import RequestValidator
@@ -42,22 +44,46 @@ def test_basic_credentials_and_secrets_compare_as_bytes():
     assert not wh.same_secret("\udcff", "x")  # undecodable header bytes never raise
 
 
-def test_accounts_are_read_from_callbacks_and_events():
-    sub = "AC" + "f" * 32
+def test_accounts_are_read_from_callbacks_and_found_in_a_body_s_prefix_without_parsing():
+    sub, parent, other = "AC" + "f" * 32, "AC" + "0" * 32, "AC" + "1" * 32
     assert wh.callback_account({"AccountSid": sub}) == sub
     assert wh.callback_account({"AccountSid": "AC' OR 1"}) is None
-    events = [{"data": {"AccountSid": sub}}, {"data": {"accountsid": sub}}, {"data": "x"}, 7]
-    assert wh.event_accounts(events) == [sub]
+    body = json.dumps([{"data": {"accountsid": parent}}, {"data": {"AccountSid": sub}}, {"data": {"accountsid": sub}},
+                       {"data": "x"}, 7, {"data": {"accountsid": other}}]).encode()
+    assert wh.account_sids_in(body, parent) == [sub, other]  # the parent's left out, each once, in order
+    assert wh.account_sids_in(body, parent, most=1) == [sub]
+    assert wh.account_sids_in(b"[" * 1000 + b'{"x": "AC' + b"g" * 32 + b'"}', parent) == []  # not hex: not a SID
+    assert wh.account_sids_in(b"\xff\xfe" + sub.encode(), None) == [sub]  # not even text: still scanned
 
 
-def test_callbacks_are_keyed_by_twilio_s_idempotency_token_else_by_what_they_say():
+def test_a_body_matches_the_sha256_its_signed_url_carries():
+    body = b'[{"id": "EZ1"}]'
+    digest = hashlib.sha256(body).hexdigest()
+    assert wh.body_matches(body, digest)
+    assert not wh.body_matches(body + b" ", digest)
+    assert not wh.body_matches(body, None) and not wh.body_matches(body, "") and not wh.body_matches(body, "ü" * 64)
+
+
+def test_callbacks_are_known_by_what_they_say_whatever_their_token_and_by_their_token():
     form = {"BundleSid": "BU1", "Status": "twilio-rejected", "FailureReason": "name"}
-    assert wh.callback_key("w", form, "WH1") == wh.callback_key("other", {}, "WH1")
-    assert wh.callback_key("w", form, None) == wh.callback_key("w", dict(form), None)
-    assert wh.callback_key("w", form, None) != wh.callback_key("w", {**form, "Status": "in-review"}, None)
-    assert wh.callback_key("w", form, None) != wh.callback_key("w2", form, None)
+    [content] = wh.callback_keys("w", form, None)
+    keys = wh.callback_keys("w", form, "WH1")
+    assert keys == {content: wh.CONTENT_KEY_TTL, "trusthub/token/WH1": wh.TOKEN_KEY_TTL}
+    assert content in wh.callback_keys("w", dict(form), "WH-made-up")  # a fresh token: the same content
+    assert "trusthub/token/WH1" in wh.callback_keys("other", {}, "WH1")
+    assert content not in wh.callback_keys("w", {**form, "Status": "in-review"}, None)
+    assert content not in wh.callback_keys("w2", form, None)
+    assert wh.CONTENT_KEY_TTL < wh.TOKEN_KEY_TTL
     assert wh.bundle_event({"BundleSid": "BU1"}, "WH1") is None
     assert wh.bundle_event(form, "WH1").event_id == "WH1"
+
+
+def test_all_of_a_callback_s_keys_are_claimed_or_none():
+    seen = wh.Seen()
+    assert seen.claim("a")
+    assert not seen.claim_all(["b", "a"]) and seen.state("b") == "new"  # b released
+    seen.done("a")
+    assert seen.claim_all(["b", "c"]) and {seen.state("b"), seen.state("c")} == {"busy"}
 
 
 def test_events_are_parsed_defensively():

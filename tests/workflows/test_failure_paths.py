@@ -8,6 +8,7 @@ tests/integration/test_failure_paths.py.)"""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable
 
 import pytest
@@ -121,6 +122,60 @@ async def test_profile_rejected_during_the_trust_bundle_phase_stops_before_tcr(c
     final = await completed(client, wid)
     assert final.brand_updates_used == 0 and account.count(Call.REGISTER_BRAND) == 1
     assert account.bundles[final.sids.customer_profile].submissions == 2
+
+
+async def test_stale_bundle_callbacks_never_move_a_bundle_backwards(client, ts_settings, ts_queue, fake):
+    """A status callback carries no time and its delivery token is not signed: an earlier
+    submission's rejection, or an in-review after the approval, may come late or be replayed with
+    a fresh token. The registration reads the bundle and applies what Twilio says now."""
+    request, account = prepare(fake, customer__email="jane@disposable.test")
+    account.bundle_reviews["customer_profile"] = [rejected(DISPOSABLE)]
+    wid = await start(client, ts_settings, ts_queue, request)
+    status = await wait_phase(client, wid, Phase.NEEDS_ATTENTION)
+    profile = account.bundles[profile_sid(status)]
+    handle = client.get_workflow_handle(wid)
+
+    def profile_reads() -> int:
+        return sum(1 for a in account.args(Call.FETCH_BUNDLE) if a.kind == "customer_profile")
+
+    async def callback(status: str, reason: str | None = None) -> None:
+        """Signal a callback (each with a fresh delivery token) and wait until it is handled: the
+        Query answers once the signal is processed, then nothing is pending but the held read."""
+        await handle.signal("bundle_event", BundleEvent(bundle_sid=profile_sid(status_now), status=status,
+                                                        failure_reason=reason, event_id=f"WH{uuid.uuid4().hex}"))
+        await registrations.get_status(client, wid)
+        await eventually(lambda: _pending_activities(handle), 30, "the callback handled",
+                         until=lambda pending: pending == ["fetch_bundle"])
+
+    # The correction resubmits both bundles; the registration is held at its read of the trust bundle.
+    account.hold = lambda call, req: call == Call.FETCH_BUNDLE and req.kind == "trust_bundle"
+    correcting = asyncio.create_task(registrations.correct(client, wid, Correction(email="jane.doe@example.com")))
+    await until(lambda: Call.FETCH_BUNDLE in account.holding, "the trust bundle's read after the resubmission")
+    status_now = await registrations.get_status(client, wid)
+    assert status_now.statuses.customer_profile == "in-review" and profile.submissions == 2
+    reads = profile_reads()
+
+    # The first submission's rejection, replayed: Twilio says in-review, so in-review it stays.
+    await callback("twilio-rejected", DISPOSABLE)
+    assert (await registrations.get_status(client, wid)).statuses.customer_profile == "in-review"
+    # Approved: applied (Twilio agrees). Then a stale in-review and the stale rejection: nothing moves.
+    profile.status = "twilio-approved"
+    await callback("twilio-approved")
+    assert (await registrations.get_status(client, wid)).statuses.customer_profile == "twilio-approved"
+    for stale in (("in-review", None), ("twilio-rejected", DISPOSABLE)):
+        await callback(*stale)
+        assert (await registrations.get_status(client, wid)).statuses.customer_profile == "twilio-approved", stale
+    assert profile_reads() == reads + 4  # each callback that said something new: Twilio asked
+
+    account.hold = None
+    await correcting
+    final = await completed(client, wid)
+    assert sum(e.phase == Phase.NEEDS_ATTENTION for e in final.timeline) == 1  # never parked again
+    assert final.statuses.customer_profile == "twilio-approved" and account.count(Call.REGISTER_BRAND) == 1
+
+
+async def _pending_activities(handle) -> list[str]:
+    return [a.activity_type.name for a in (await handle.describe()).raw_description.pending_activities]
 
 
 async def test_starter_profile_correction_resubmits_profile_then_trust_bundle_then_updates_the_brand(
