@@ -232,8 +232,10 @@ class RegistrationBase(OperatorActions):
             handle = workflow.start_activity(
                 str(call), arg, result_type=result_type, task_queue=queue,
                 start_to_close_timeout=self.timings.call_timeout * opts.call_timeout_factor,
-                schedule_to_close_timeout=opts.schedule_to_close,
+                schedule_to_close_timeout=opts.schedule_to_close, heartbeat_timeout=opts.heartbeat_timeout,
                 retry_policy=opts.retry, summary=summary,
+                # Ends CANCELLED at once; the worker learns of the cancel from its next heartbeat.
+                cancellation_type=workflow.ActivityCancellationType.TRY_CANCEL,
             )
             await workflow.wait_condition(self._done_or_cancelled(handle))
             if not handle.done():
