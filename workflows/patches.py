@@ -20,3 +20,12 @@ NO_RESEND_AFTER_DEADLINE = "no-otp-resend-after-the-deadline"
 # Actions answered once their effect is done (registrations started before: answered as then —
 # decisions at once, corrections after their settle wait).
 FAST_ANSWERS = "answer-actions-after-their-effect"
+
+# An OTP re-send requested just before the registration parks for a person (a status poll or a
+# refused re-send finds the brand SUSPENDED, EXPIRED, ...) is answered when it parks, refused:
+# before, nothing took it, and every later action was refused as "being applied".
+RESEND_ANSWERED_WHEN_PARKED = "otp-resend-request-answered-when-parked"
+
+# Brand review, campaign vetting and the waits for a person (NEEDS_ATTENTION, OTP_EXPIRED)
+# continue as new too, resuming at their step (CarriedState.resume).
+CONTINUE_AS_NEW_IN_EVERY_LONG_WAIT = "continue-as-new-in-reviews-and-waits-for-a-person"

@@ -4,7 +4,9 @@ A change that would break registrations already running (they live for weeks) fa
 such changes behind `workflow.patched`. Record new histories with
 `A2P_RECORD_HISTORIES=1 python3 dev.py test tests/integration/test_registration.py
 tests/integration/test_failure_paths.py tests/workflows/test_failure_paths.py` (conversions:
-`tests/integration/test_conversion.py -k happy_path`)."""
+`tests/integration/test_conversion.py -k happy_path`; a registration that continued as new, its first
+run and a continued run, which replays with its own input, the carried state:
+`tests/workflows/test_long_runs.py -k campaign`)."""
 
 from __future__ import annotations
 
@@ -33,4 +35,5 @@ def test_histories_are_recorded() -> None:
     names = {p.stem for p in HISTORIES}
     assert {"new_registration_happy_path", "new_registration_address_correction",
             "legacy_conversion_happy_path", "new_registration_profile_correction_brand_update",
-            "new_registration_campaign_correction", "new_registration_brand_suspended_then_reinstated"} <= names, names
+            "new_registration_campaign_correction", "new_registration_brand_suspended_then_reinstated",
+            "new_registration_campaign_cycles_first_run", "new_registration_campaign_cycles_continued_run"} <= names, names
