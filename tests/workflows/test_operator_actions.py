@@ -23,7 +23,7 @@ from a2p.progress import OperatorDecision, Phase, RegistrationStatus
 from a2p.requests import Correction
 from a2p.timings import Timings
 from starter import registrations
-from tests.factories import eventually, wait_phase
+from tests.factories import eventually, wait_phase, wait_until
 from tests.workflows.conftest import new_request
 from tests.workflows.fake_twilio import Account, Hold, Review, rejected
 
@@ -190,6 +190,30 @@ async def test_cancel_during_a_correction_answers_both(client, ts_settings, ts_q
     assert corrected.phase == Phase.CANCELLED, corrected.model_dump_json(indent=1)
     final = await registrations.final_status(client, wid)
     assert final.phase == Phase.CANCELLED and "customer left" in final.timeline[-1].note
+
+
+async def test_an_action_still_being_applied_when_the_bound_runs_out_says_so_with_the_status_so_far(
+        client, ts_settings, ts_queue, fake):
+    wid, account, parked = await parked_on_rejected_address(client, ts_settings, ts_queue, fake)
+    hold = fake.hold(wid, Call.FETCH_BUNDLE, bound=40)  # Twilio slow to answer the retry's re-check
+    try:
+        with pytest.raises(registrations.BeingApplied) as applying:
+            await registrations.decide(client, wid, OperatorDecision(action="retry"),
+                                       applied_within=timedelta(seconds=2))
+        assert hold.reached
+    finally:
+        hold.release()
+    # Accepted, not "no answer": the status so far shows the retry taken, its re-check under way.
+    status = applying.value.status
+    assert status is not None and status.phase == Phase.CUSTOMER_PROFILE and status.problem is None, status
+    assert status.timeline[-1].note == "operator asked to retry"
+    assert "accepted" in str(applying.value) and "do not send it again" in str(applying.value)
+
+    # And it is applied: the bundles re-read, still rejected, parked again.
+    again = await wait_until(client, wid, lambda s: s.phase == Phase.NEEDS_ATTENTION
+                             and s.problem.at > parked.problem.at, what="parked again after the retry")
+    assert again.problem.source == "customer_profile"
+    await cancelled(client, wid)
 
 
 # ---- what a parked registration takes, as data ---------------------------------------------------------
