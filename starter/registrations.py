@@ -34,9 +34,9 @@ T = TypeVar("T")
 # worker running, a Query or an Update is answered within QUERY_TIMEOUT (or ADMISSION_TIMEOUT) plus
 # WORKER_CHECK_TIMEOUT: at most 9 s, by construction.
 RPC_TIMEOUT = timedelta(seconds=8)          # one call that needs no worker: start, describe, list, signal
-QUERY_TIMEOUT = timedelta(seconds=5)        # a Query (a worker answers in milliseconds)
-ADMISSION_TIMEOUT = timedelta(seconds=5)    # an Update accepted or refused by its validator (on a worker)
-WORKER_CHECK_TIMEOUT = timedelta(seconds=4)  # then: is any worker polling the registration's task queue?
+QUERY_TIMEOUT = timedelta(seconds=6)        # a Query (a worker answers in milliseconds)
+ADMISSION_TIMEOUT = timedelta(seconds=6)    # an Update accepted or refused by its validator (on a worker)
+WORKER_CHECK_TIMEOUT = timedelta(seconds=3)  # then: is any worker polling the registration's task queue?
 UPDATE_TIMEOUT = timedelta(seconds=20)      # an accepted Update applied; later: "accepted, being applied"
 
 
