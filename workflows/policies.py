@@ -11,7 +11,7 @@ Cancellation: a call in flight heartbeats (activities/errors.py, every tenth of 
 ``heartbeat_timeout``) and its worker sends a heartbeat at most every ``HEARTBEAT_THROTTLE``;
 Temporal's answer to a heartbeat is what tells the worker that the call was cancelled (or that its
 registration has ended): the worker then abandons the HTTP request. A cancel therefore reaches the
-call within about a second; the workflow does not wait for that (TRY_CANCEL): it ends CANCELLED at
+call within a second or two; the workflow does not wait for that (TRY_CANCEL): it ends CANCELLED at
 once. A request Twilio had already received may still take effect.
 """
 
