@@ -7,7 +7,8 @@ a2p's counters (Prometheus names):
 * ``a2p_registrations_started{flow}``; ``a2p_registrations_ended{flow, outcome, phase}``
   (outcome COMPLETED / FAILED / CANCELLED; phase = where it was when it ended);
 * ``a2p_otp_resends{flow}``;
-* ``a2p_twilio_calls{endpoint, status}`` (endpoint = method + path template, SIDs as {Sid});
+* ``a2p_twilio_calls{endpoint, status}`` (endpoint = method + path template, SIDs as {Sid}; status = the
+  HTTP status, ``error`` (no answer), or ``cancelled`` (a cancel or shutdown abandoned the request));
 * ``a2p_webhooks{kind, outcome}`` (kind trusthub / event_streams; outcome accepted / refused (401, 403:
   unsigned, forged, or a callback re-aimed at another registration) / too_large (413) / unavailable
   (503: Temporal unreachable) / rejected (other 4xx)) — every refusal is counted, while the logs

@@ -110,11 +110,17 @@ class RegistrationStatus(_Model):
     timeline: list[TimelineEntry] = Field(default_factory=list)
 
 
+# Where a registration's next run resumes: the long waits it continues as new from. Each step
+# re-derives from the carried status where it stood (a FAILED campaign parks again, and so on).
+Resume = Literal["brand_review", "otp", "campaign"]
+
+
 class CarriedState(_Model):
     """What a registration carries into its next run when it continues as new (a quiescent point
     of a long wait): its status and everything else it knows — one model, so nothing is left behind."""
 
     status: RegistrationStatus
+    resume: Resume = "otp"                        # the step the next run resumes at
     registered_at: datetime                       # brand registration (or legacy update): OTP deadline base
     details: dict[str, Any] = Field(default_factory=dict)  # the flow's customer details as corrected
     campaign: CampaignDetails | None = None       # as corrected

@@ -58,9 +58,30 @@ def to_activity_error(exc: BaseException) -> ApplicationError:
     return ApplicationError(f"Twilio unreachable: {type(exc).__name__}: {exc}", type=str(UNAVAILABLE))
 
 
+async def heartbeating(call: Awaitable[R]) -> R:
+    """Await ``call`` while telling Temporal, every tenth of the activity's heartbeat timeout, that
+    it is alive. Temporal's answer to a heartbeat carries a cancel (or says the registration has
+    ended): the SDK then cancels this task, and with it the HTTP request in flight."""
+    timeout = activity.info().heartbeat_timeout
+    if not timeout:  # scheduled before calls heartbeat
+        return await call
+
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(timeout.total_seconds() / 10)
+            activity.heartbeat()
+
+    beats = asyncio.create_task(beat())
+    try:
+        return await call
+    finally:
+        beats.cancel()
+
+
 def twilio_call(name: Call) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
-    """Declare an activity that makes one Twilio call, with the error mapping above and a
-    structured log line per attempt (SIDs only; never PII, never credentials)."""
+    """Declare an activity that makes one Twilio call, with the error mapping above, heartbeats
+    while the call is in flight (a cancel reaches it), and a structured log line per attempt (SIDs
+    only; never PII, never credentials)."""
 
     def wrap(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         @functools.wraps(fn)
@@ -71,7 +92,13 @@ def twilio_call(name: Call) -> Callable[[Callable[P, Awaitable[R]]], Callable[P,
                 run_id=info.workflow_run_id, isv_customer_id=isv_customer_id(info.workflow_id),
             )
             try:
-                result = await fn(*args, **kwargs)
+                result = await heartbeating(fn(*args, **kwargs))
+            except asyncio.CancelledError:
+                why = activity.cancellation_details()
+                bound.info("twilio_call_cancelled", cancel_requested=bool(why and why.cancel_requested),
+                           registration_gone=bool(why and why.not_found),
+                           worker_shutdown=bool(why and why.worker_shutdown))
+                raise
             except (TwilioRestException, aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 error = to_activity_error(exc)
                 bound.warning("twilio_call_failed", error_type=error.type, status=getattr(exc, "status", None),

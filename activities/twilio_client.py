@@ -51,6 +51,9 @@ class _AsyncHttpClient(AsyncTwilioHttpClient):
         try:
             async with self._slot(kwargs.get("auth")):
                 response = await super().request(method, url, *args, timeout=timeout or self.timeout, **kwargs)
+        except asyncio.CancelledError:  # the call was cancelled (its registration's cancel, a shutdown)
+            _count(method, url, "cancelled")
+            raise
         except Exception:
             _count(method, url, "error")
             raise

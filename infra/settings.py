@@ -120,8 +120,8 @@ class Settings(TemporalSettings):
     # Where Twilio's webhooks reach us (status callbacks of bundles).
     a2p_events_per_run: int = Field(
         5000, ge=100, le=40_000,
-        description="history events after which a registration waiting for its OTP continues as a new run "
-                    "(Temporal warns at 10,240 and stops at 51,200)",
+        description="history events after which a registration in a long wait (its OTP, a review, a wait for "
+                    "a person) continues as a new run (Temporal warns at 10,240 and stops at 51,200)",
     )
     a2p_public_base_url: str | None = Field(
         None, description="public base URL of the registration service, e.g. https://a2p.example.com"

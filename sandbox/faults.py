@@ -3,7 +3,9 @@
 
 ``POST /sandbox/faults`` sets (all optional; ``{}`` switches everything off):
 
-* ``latency_ms`` (+ ``latency_jitter_ms``) — delay before each matching request is handled;
+* ``latency_ms`` (+ ``latency_jitter_ms``) — delay before each matching request is handled (its
+  body read first); a client that hangs up meanwhile is counted (``client_gone``), and the request
+  is then handled all the same, as a server that had received it may;
 * ``rate_429`` — fraction answered ``429`` / code 20429 with ``Retry-After`` (never processed);
 * ``rate_500`` — fraction answered ``500`` / code 20500 (never processed);
 * ``drop_after_commit`` — fraction of POSTs (creates and updates) that ARE processed and committed,
@@ -196,7 +198,9 @@ class FaultMiddleware:
         try:
             if cfg.latency_ms or cfg.latency_jitter_ms:
                 faults.counts["latency"] += 1
-                await asyncio.sleep((cfg.latency_ms + faults.rng.uniform(0, cfg.latency_jitter_ms)) / 1000)
+                receive = await self._delayed(receive, (cfg.latency_ms + faults.rng.uniform(0, cfg.latency_jitter_ms)) / 1000)
+                if receive is None:  # gone before its request was whole: nothing to handle
+                    return
             roll = faults.rng.random()
             if roll < cfg.rate_429:
                 faults.counts["rate_429"] += 1
@@ -212,6 +216,29 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
         finally:
             faults.in_flight[account] -= 1
+
+    async def _delayed(self, receive: Any, seconds: float) -> Any | None:
+        """Wait ``seconds`` with the request's body read, watching the client: one that hangs up
+        meanwhile is counted. Returns the ``receive`` that hands the body on to the app (None: the
+        client hung up before its request was whole)."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + seconds
+        messages: list[dict] = []
+        while not messages or (messages[-1]["type"] == "http.request" and messages[-1].get("more_body")):
+            messages.append(await receive())
+        if messages[-1]["type"] == "http.disconnect":
+            self.sb.faults.counts["client_gone"] += 1
+            return None
+        try:  # the body is in: the next message can only be the client hanging up
+            if (await asyncio.wait_for(receive(), seconds))["type"] == "http.disconnect":
+                self.sb.faults.counts["client_gone"] += 1
+        except asyncio.TimeoutError:
+            pass
+        await asyncio.sleep(max(0.0, until - loop.time()))
+
+        async def replay() -> dict:
+            return messages.pop(0) if messages else await receive()
+        return replay
 
     async def _drop_after_commit(self, scope: dict, receive: Any, send: Any) -> None:
         messages: list[dict] = []

@@ -2,9 +2,11 @@
 ISV's signup service, with ``Authorization: Bearer <A2P_SERVICE_API_KEY>``.
 
 Every call to Temporal goes through starter/registrations.py, bounded in time; what cannot be
-done is answered with the reason: **422** refused (nothing changed), **404** no such
-registration, **503** with ``Retry-After`` when Temporal is unreachable or no worker answers
-(``may_apply_later`` says whether an Update that reached Temporal may still be applied).
+done is answered with the reason: **422** refused (nothing changed; ``accepts`` says what the
+registration takes instead), **404** no such registration, **503** with ``Retry-After`` when
+Temporal is unreachable or no worker answers (``may_apply_later`` says whether an Update that
+reached Temporal may still be applied), **202** when the registration accepted an action whose
+effect is still being applied (with the status so far).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import structlog
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from starlette.datastructures import Headers
@@ -74,9 +77,28 @@ class ErrorBody(BaseModel):
     error: str
     reason: str | None = None
     fields: list[dict[str, str]] | None = None
+    accepts: list[str] | None = Field(None, description="422 refused by the registration: what it accepts now "
+                                                        "besides cancel (its problem's `accepts`; `resend_otp` "
+                                                        "while it waits for the OTP; [] once it has ended)")
+    correction_fields: list[str] | None = Field(None, description="422 refused by the registration: the fields "
+                                                                  "a correction may change now")
     may_apply_later: bool | None = Field(None, description="503 after an Update: it reached Temporal and may "
                                                            "still be applied when a worker runs again")
 
+
+class BeingApplied(BaseModel):
+    accepted: bool = True
+    state: Literal["being applied"] = "being applied"
+    reason: str
+    status: RegistrationStatus | None = Field(None, description="the registration's status so far")
+
+
+ACTION_ANSWERS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody},
+    202: {"model": BeingApplied, "description": "accepted by the registration, still being applied (e.g. its "
+                                                "Twilio call is retried): do not send it again; its status "
+                                                "shows when it is done"},
+}
 
 API_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "the body is not JSON, or nested too deeply"},
@@ -190,29 +212,30 @@ def router(settings: Settings, Authed: Any) -> APIRouter:  # noqa: N803 - reads 
         return RegistrationList(registrations=rows, next_page_token=next_token)
 
     @api.post("/v1/registrations/{workflow_id}/corrections", response_model=RegistrationStatus,
-              dependencies=[Authed], responses={404: {"model": ErrorBody}, **API_ERRORS})
-    async def correct(workflow_id: str, body: Correction, c: Client = Depends(temporal)) -> RegistrationStatus:
+              dependencies=[Authed], responses={**ACTION_ANSWERS, **API_ERRORS})
+    async def correct(workflow_id: str, body: Correction, c: Client = Depends(temporal)) -> RegistrationStatus | JSONResponse:
         """Fix what Twilio rejected (the workflow's `correct` Update). Answers once the fix is
         applied; refused with 422 and the reason (nothing changed) when it cannot apply."""
         return await _update(c, registrations.correct(c, workflow_id, body), workflow_id)
 
     @api.post("/v1/registrations/{workflow_id}/actions/resend-otp", response_model=RegistrationStatus,
-              dependencies=[Authed], responses={404: {"model": ErrorBody}, **API_ERRORS})
-    async def resend_otp(workflow_id: str, c: Client = Depends(temporal)) -> RegistrationStatus:
+              dependencies=[Authed], responses={**ACTION_ANSWERS, **API_ERRORS})
+    async def resend_otp(workflow_id: str, c: Client = Depends(temporal)) -> RegistrationStatus | JSONResponse:
         """Re-send the OTP to the customer's mobile number now (while waiting for the OTP)."""
         return await _update(c, registrations.resend_otp(c, workflow_id), workflow_id)
 
     @api.post("/v1/registrations/{workflow_id}/actions/decide", response_model=RegistrationStatus,
-              dependencies=[Authed], responses={404: {"model": ErrorBody}, **API_ERRORS})
-    async def decide(workflow_id: str, body: OperatorDecision, c: Client = Depends(temporal)) -> RegistrationStatus:
+              dependencies=[Authed], responses={**ACTION_ANSWERS, **API_ERRORS})
+    async def decide(workflow_id: str, body: OperatorDecision,
+                     c: Client = Depends(temporal)) -> RegistrationStatus | JSONResponse:
         """An operator's decision for a parked registration: `retry` or `end` (NEEDS_ATTENTION),
         `resend_otp_and_wait` or `end` (OTP_EXPIRED)."""
         return await _update(c, registrations.decide(c, workflow_id, body), workflow_id)
 
     @api.post("/v1/registrations/{workflow_id}/actions/cancel", response_model=RegistrationStatus,
-              dependencies=[Authed], responses={404: {"model": ErrorBody}, **API_ERRORS})
+              dependencies=[Authed], responses={**ACTION_ANSWERS, **API_ERRORS})
     async def cancel(workflow_id: str, c: Client = Depends(temporal),
-                     body: CancelBody | None = None) -> RegistrationStatus:
+                     body: CancelBody | None = None) -> RegistrationStatus | JSONResponse:
         """Cancel a registration (refused once it has ended)."""
         reason = (body or CancelBody()).reason
         return await _update(c, registrations.cancel(c, workflow_id, reason), workflow_id)
@@ -292,20 +315,27 @@ async def _found(awaitable: Awaitable[T], workflow_id: str) -> T:
         raise
 
 
-async def _update(client: Client, awaitable: Awaitable[RegistrationStatus], workflow_id: str) -> RegistrationStatus:
-    """A workflow Update: its validator's refusal is a 422 with the reason (nothing changed); an
-    update of a registration that has ended is refused the same way."""
+async def _update(client: Client, awaitable: Awaitable[RegistrationStatus],
+                  workflow_id: str) -> RegistrationStatus | JSONResponse:
+    """A workflow Update: its refusal is a 422 with the reason and what the registration accepts
+    (nothing changed); an update of a registration that has ended is refused the same way; one
+    accepted but still being applied when the bound runs out is a 202 with the status so far."""
     try:
         return await _found(awaitable, workflow_id)
     except registrations.UpdateRefused as err:
-        raise HTTPException(status_code=422, detail={"error": "refused by the registration",
-                                                     "reason": str(err)}) from None
+        raise HTTPException(status_code=422, detail=ErrorBody(
+            error="refused by the registration", reason=str(err), accepts=err.accepts,
+            correction_fields=err.correction_fields).model_dump(exclude_none=True)) from None
+    except registrations.BeingApplied as err:
+        log.info("update_being_applied", workflow_id=workflow_id)
+        return JSONResponse(status_code=202, content=BeingApplied(reason=str(err), status=err.status)
+                            .model_dump(mode="json"))
     except HTTPException as err:
         if err.status_code != 404:
             raise
         desc = await _found(registrations.describe(client, workflow_id), workflow_id)
         status = desc.status.name if desc.status is not None else "CLOSED"
         raise HTTPException(status_code=422, detail={
-            "error": "refused by the registration", "reason": f"the registration has ended (workflow {status})",
+            "error": "refused by the registration", "accepts": [], "correction_fields": [],
+            "reason": f"the registration has ended (workflow {status}) and accepts nothing more",
         }) from None
-

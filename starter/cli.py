@@ -201,14 +201,20 @@ async def _client_command(args: argparse.Namespace, settings) -> int:
         print(view.model_dump_json(indent=2) if args.json
               else overview.render_status(view, web_ui_link(settings, wid)))
         return 0
-    if args.command == "correct":
-        result = await registrations.correct(client, wid, correction)
-    elif args.command == "decide":
-        result = await registrations.decide(client, wid, OperatorDecision(action=args.action, reason=args.reason))
-    elif args.command == "resend-otp":
-        result = await registrations.resend_otp(client, wid)
-    else:
-        result = await registrations.cancel(client, wid, args.reason)
+    try:
+        if args.command == "correct":
+            result = await registrations.correct(client, wid, correction)
+        elif args.command == "decide":
+            result = await registrations.decide(client, wid, OperatorDecision(action=args.action, reason=args.reason))
+        elif args.command == "resend-otp":
+            result = await registrations.resend_otp(client, wid)
+        else:
+            result = await registrations.cancel(client, wid, args.reason)
+    except registrations.BeingApplied as applying:
+        print(f"accepted: {applying}")
+        if applying.status is None:
+            return 0
+        result = applying.status
     from a2p.progress import TERMINAL_PHASES
 
     running = result.phase not in TERMINAL_PHASES

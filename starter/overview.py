@@ -21,7 +21,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from a2p import search_attributes as sa
 from infra.codec import PayloadKeyMissing
 from a2p.progress import Phase, RegistrationStatus
-from starter.registrations import get_status, visibility_query
+from starter.registrations import describe, get_status, visibility_query
 
 SERVICE_NAME = "a2p-registrar"
 
@@ -123,8 +123,7 @@ def pending_calls(description: Any) -> list[PendingCall]:
 
 
 async def status_view(client: Client, workflow_id: str) -> StatusView:
-    handle = client.get_workflow_handle(workflow_id)
-    status, desc = await asyncio.gather(get_status(client, workflow_id), handle.describe())
+    status, desc = await asyncio.gather(get_status(client, workflow_id), describe(client, workflow_id))
     name = desc.status.name if desc.status is not None else "UNKNOWN"
     return StatusView(status=status, running=name == "RUNNING", workflow_status=name,
                       pending_calls=pending_calls(desc))

@@ -19,7 +19,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.common import (
     SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy,
 )
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from a2p import search_attributes as sa
 from a2p.progress import OperatorDecision, Phase, RegistrationStatus
@@ -30,10 +30,14 @@ from workflows import ConversionInput, LegacyConversion, NewRegistration, Regist
 
 T = TypeVar("T")
 
-# Every call to Temporal is bounded: an answer, or an error saying why not, within these.
-RPC_TIMEOUT = timedelta(seconds=8)      # one call: start, describe, list, signal; an Update accepted
-QUERY_TIMEOUT = timedelta(seconds=6)    # a Query (a worker answers in milliseconds; then who is there is checked)
-UPDATE_TIMEOUT = timedelta(seconds=60)  # an accepted Update applied (a correction's Twilio calls)
+# Every call to Temporal is bounded: an answer, or an error saying why not, within these. With no
+# worker running, a Query or an Update is answered within QUERY_TIMEOUT (or ADMISSION_TIMEOUT) plus
+# WORKER_CHECK_TIMEOUT: at most 9 s, by construction.
+RPC_TIMEOUT = timedelta(seconds=8)          # one call that needs no worker: start, describe, list, signal
+QUERY_TIMEOUT = timedelta(seconds=6)        # a Query (a worker answers in milliseconds)
+ADMISSION_TIMEOUT = timedelta(seconds=6)    # an Update accepted or refused by its validator (on a worker)
+WORKER_CHECK_TIMEOUT = timedelta(seconds=3)  # then: is any worker polling the registration's task queue?
+UPDATE_TIMEOUT = timedelta(seconds=20)      # an accepted Update applied; later: "accepted, being applied"
 
 
 class NotAnswered(Exception):
@@ -63,14 +67,14 @@ async def bounded(awaitable: Awaitable[T], timeout: timedelta = RPC_TIMEOUT) -> 
 async def _no_worker(client: Client, workflow_id: str) -> bool | None:
     """Whether the workflow's task queue has no worker polling it (None: could not tell)."""
     async def check() -> bool:
-        desc = await client.get_workflow_handle(workflow_id).describe(rpc_timeout=timedelta(seconds=3))
+        desc = await client.get_workflow_handle(workflow_id).describe(rpc_timeout=WORKER_CHECK_TIMEOUT)
         resp = await client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
             namespace=client.namespace, task_queue=TaskQueue(name=desc.task_queue),
-            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW), timeout=timedelta(seconds=3))
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW), timeout=WORKER_CHECK_TIMEOUT)
         return not resp.pollers
 
     try:
-        return await bounded(check(), timedelta(seconds=4))
+        return await bounded(check(), WORKER_CHECK_TIMEOUT)
     except Exception:  # noqa: BLE001 - only the wording of the answer depends on it
         return None
 
@@ -184,13 +188,40 @@ def _not_ready(err: RPCError) -> bool:
 
 
 class UpdateRefused(Exception):
-    """The registration refused a correction or an action (its validator said why); nothing changed."""
+    """The registration refused a correction or an action (its validator said why); nothing changed.
+    ``accepts`` / ``correction_fields``: what it accepts instead (besides cancel), when it said so."""
+
+    def __init__(self, reason: str, accepts: list[str] | None = None,
+                 correction_fields: list[str] | None = None) -> None:
+        super().__init__(reason)
+        self.accepts, self.correction_fields = accepts, correction_fields
 
 
-async def _update(client: Client, workflow_id: str, name: str, *args: object) -> RegistrationStatus:
-    """An Update: accepted (its validator ran on a worker) within RPC_TIMEOUT, applied within
-    UPDATE_TIMEOUT; :class:`UpdateRefused` when its validator refuses it, :class:`NotAnswered`
-    when no worker accepts or finishes it in time (it may still be applied later)."""
+class BeingApplied(Exception):
+    """The registration accepted the action, whose effect was still being applied when the bound
+    ran out (e.g. its Twilio call retried while Twilio answers 5xx): it will be applied, nothing to
+    send again. ``status``: the registration's status so far (None if it could not be read)."""
+
+    def __init__(self, what: str, status: RegistrationStatus | None) -> None:
+        super().__init__(f"the {what} was accepted by the registration and is still being applied; "
+                         "its status shows when it is done (do not send it again)")
+        self.status = status
+
+
+def _refused(err: WorkflowUpdateFailedError) -> UpdateRefused:
+    cause = err.cause
+    details = cause.details[0] if isinstance(cause, ApplicationError) and cause.details else None
+    said = details if isinstance(details, dict) else {}
+    return UpdateRefused(getattr(cause, "message", None) or str(cause or err),
+                         said.get("accepts"), said.get("correction_fields"))
+
+
+async def _update(client: Client, workflow_id: str, name: str, *args: object,
+                  applied_within: timedelta = UPDATE_TIMEOUT) -> RegistrationStatus:
+    """An Update: accepted (its validator ran on a worker) within ADMISSION_TIMEOUT, then applied
+    within ``applied_within``. :class:`UpdateRefused` when the registration refuses it,
+    :class:`NotAnswered` when no worker accepts it in time (it may still be applied later),
+    :class:`BeingApplied` when it was accepted but its effect is not done in time."""
     handle = client.get_workflow_handle(workflow_id)
     try:
         loop = asyncio.get_running_loop()
@@ -199,37 +230,55 @@ async def _update(client: Client, workflow_id: str, name: str, *args: object) ->
             try:
                 update = await bounded(handle.start_update(
                     name, *args, wait_for_stage=WorkflowUpdateStage.ACCEPTED, result_type=RegistrationStatus,
-                    rpc_timeout=RPC_TIMEOUT))
+                    rpc_timeout=ADMISSION_TIMEOUT), ADMISSION_TIMEOUT)
                 break
             except RPCError as err:
                 if not _not_ready(err) or loop.time() + delay > give_up_at:
                     raise
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 3.0)
-        return await bounded(update.result(rpc_timeout=UPDATE_TIMEOUT), UPDATE_TIMEOUT)
     except WorkflowUpdateFailedError as err:
-        raise UpdateRefused(getattr(err.cause, "message", None) or str(err.cause or err)) from None
+        raise _refused(err) from None
     except (RPCError, RPCTimeoutOrCancelledError) as err:
         if _timed_out(err):
             raise NotAnswered("update", no_worker=await _no_worker(client, workflow_id),
                               may_apply_later=True) from None
         raise
+    try:  # accepted: from here on it is applied, whatever the caller hears
+        return await bounded(update.result(rpc_timeout=applied_within), applied_within)
+    except WorkflowUpdateFailedError as err:
+        raise _refused(err) from None
+    except (RPCError, RPCTimeoutOrCancelledError) as err:
+        if not _timed_out(err):
+            raise
+    try:
+        status: RegistrationStatus | None = await get_status(client, workflow_id)
+    except Exception:  # noqa: BLE001 - the answer says it was accepted either way
+        status = None
+    raise BeingApplied(_ACTIONS.get(name, name), status) from None
 
 
-async def correct(client: Client, workflow_id: str, correction: Correction) -> RegistrationStatus:
-    return await _update(client, workflow_id, "correct", correction)
+_ACTIONS = {"correct": "correction", "decide": "decision", "resend_otp": "OTP re-send", "cancel": "cancel"}
 
 
-async def decide(client: Client, workflow_id: str, decision: OperatorDecision) -> RegistrationStatus:
-    return await _update(client, workflow_id, "decide", decision)
+async def correct(client: Client, workflow_id: str, correction: Correction, *,
+                  applied_within: timedelta = UPDATE_TIMEOUT) -> RegistrationStatus:
+    return await _update(client, workflow_id, "correct", correction, applied_within=applied_within)
 
 
-async def resend_otp(client: Client, workflow_id: str) -> RegistrationStatus:
-    return await _update(client, workflow_id, "resend_otp")
+async def decide(client: Client, workflow_id: str, decision: OperatorDecision, *,
+                 applied_within: timedelta = UPDATE_TIMEOUT) -> RegistrationStatus:
+    return await _update(client, workflow_id, "decide", decision, applied_within=applied_within)
 
 
-async def cancel(client: Client, workflow_id: str, reason: str) -> RegistrationStatus:
-    return await _update(client, workflow_id, "cancel", reason)
+async def resend_otp(client: Client, workflow_id: str, *,
+                     applied_within: timedelta = UPDATE_TIMEOUT) -> RegistrationStatus:
+    return await _update(client, workflow_id, "resend_otp", applied_within=applied_within)
+
+
+async def cancel(client: Client, workflow_id: str, reason: str, *,
+                 applied_within: timedelta = UPDATE_TIMEOUT) -> RegistrationStatus:
+    return await _update(client, workflow_id, "cancel", reason, applied_within=applied_within)
 
 
 def visibility_query(phase: str | None = None, brand_status: str | None = None,

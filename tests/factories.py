@@ -120,11 +120,12 @@ async def answer_otp(control: SandboxControl, mobile_number: str, timeout: float
     return await control.reply_otp(mobile_number, "YES")
 
 
-async def record_history(client: Client, workflow_id: str, name: str) -> None:
-    """Keep the registration's history for the replay test when A2P_RECORD_HISTORIES is set."""
+async def record_history(client: Client, workflow_id: str, name: str, run_id: str | None = None) -> None:
+    """Keep the registration's history (its latest run, or ``run_id``) for the replay test when
+    A2P_RECORD_HISTORIES is set."""
     import os
 
     if os.environ.get("A2P_RECORD_HISTORIES"):
-        history = await client.get_workflow_handle(workflow_id).fetch_history()
+        history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
         HISTORIES.mkdir(exist_ok=True)
         (HISTORIES / f"{name}.json").write_text(json.dumps(history.to_json_dict(), indent=1))

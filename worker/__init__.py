@@ -16,7 +16,7 @@ from infra.settings import Settings
 from activities import TwilioClients, otp_activities, registration_activities
 from a2p.constants import OTP_RESEND_RATE_PER_SECOND
 from workflows import ALL_WORKFLOWS
-from workflows.policies import OTP_TASK_QUEUE_SUFFIX
+from workflows.policies import HEARTBEAT_THROTTLE, OTP_TASK_QUEUE_SUFFIX
 from worker.health import WatchedRunner, WorkflowTaskWatch, serving_health
 
 
@@ -74,11 +74,15 @@ async def running_workers(client: Client, queue: str, activities: Sequence[Calla
     account). Activations are watched (worker/health.py). The workflow tests run these with fake
     activities under the same names."""
     runner = WatchedRunner(workflow_runner, watch) if watch else workflow_runner
+    # Heartbeats of the calls in flight go out at most every HEARTBEAT_THROTTLE: a cancel reaches a
+    # call that fast.
     main = Worker(client, task_queue=queue, workflows=ALL_WORKFLOWS, activities=activities,
                   workflow_runner=runner, graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
-                  **_sizing(settings, **sizing))
+                  max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
+                  default_heartbeat_throttle_interval=HEARTBEAT_THROTTLE, **_sizing(settings, **sizing))
     otp_worker = Worker(client, task_queue=queue + OTP_TASK_QUEUE_SUFFIX, activities=otp,
-                        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+                        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN, max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
+                        default_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
                         # Temporal's limiter lets short bursts through: stay at 80% of Twilio's limit.
                         max_task_queue_activities_per_second=OTP_RESEND_RATE_PER_SECOND * 0.8)
     tasks = [asyncio.create_task(w.run()) for w in (main, otp_worker)]

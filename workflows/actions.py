@@ -2,8 +2,11 @@
 cancel.
 
 A registration parked for a person says, as data (``Problem.accepts``, ``correction_fields``),
-what it takes; the validators read that, never the remedy's words. One action is applied at a
-time: an action arriving while another is being applied is refused, never accepted and dropped.
+what it takes; the validators read that, never the remedy's words, and every refusal names what
+the registration accepts instead — in its text and as data (the ApplicationError's details:
+``{"accepts": [...], "correction_fields": [...]}``). One action is applied at a time: an action
+arriving while another is being applied is refused, never accepted and dropped; an OTP re-send
+requested just before the registration parks for a person is answered then, refused.
 An action is answered once its effect is done — its Twilio writes made, the workflow waiting again
 (a settle wait, a review, a person) or ended — so a correction answers in seconds, not after the
 30 s settle wait. Cancel is always accepted while running and answers with the registration ended.
@@ -17,9 +20,10 @@ from temporalio.exceptions import ApplicationError
 
 
 with workflow.unsafe.imports_passed_through():
-    from a2p.progress import OperatorDecision, Phase, RegistrationStatus, TERMINAL_PHASES
+    from a2p.progress import OperatorDecision, Phase, Problem, RegistrationStatus, TERMINAL_PHASES
     from a2p.requests import CampaignDetails, Correction, merge_campaign
 
+from workflows.patches import RESEND_ANSWERED_WHEN_PARKED
 
 
 class OperatorActions:
@@ -34,6 +38,7 @@ class OperatorActions:
     _fast_answers: bool
     _resend_requested: bool
     _cancel_reason: str | None
+    _refusals: dict[int, ApplicationError]  # accepted actions answered with a refusal, by sequence
 
     @workflow.update(name="correct")
     async def correct(self, correction: Correction) -> RegistrationStatus:
@@ -45,21 +50,25 @@ class OperatorActions:
         self._refuse_if_busy()  # first: while one is applied, the phase says nothing of what is next
         problem = self.status.problem
         if self.status.phase != Phase.NEEDS_ATTENTION or problem is None or "correction" not in problem.accepts:
-            raise _refuse(f"nothing to correct: the registration is {self.status.phase}"
-                          + (f" ({problem.summary})" if problem else ""))
-        self._check_correction(correction)
+            raise self._refusal(f"nothing to correct: the registration is {self.status.phase}"
+                                + (f" ({problem.summary})" if problem else ""))
+        try:
+            self._check_correction(correction)
+        except ApplicationError as err:
+            raise self._refusal(err.message) from None
         extra = [f for f in correction.fields() if f not in problem.correction_fields]
         if extra:
-            raise _refuse(f"this problem takes corrections of {', '.join(problem.correction_fields)} only, "
-                          f"not of {', '.join(extra)}")
+            raise self._refusal(f"this problem takes corrections of {', '.join(problem.correction_fields)} only, "
+                                f"not of {', '.join(extra)}")
         if correction.campaign is not None and self.campaign is not None:
             try:
                 merge_campaign(self.campaign, correction.campaign)
             except ValidationError as err:
-                raise _refuse(f"correction is invalid: campaign: {err}") from None
+                raise self._refusal(f"correction is invalid: campaign: {err}") from None
 
     def _check_correction(self, correction: Correction) -> None:
-        """Subclasses refuse corrections that cannot apply to them (raise ApplicationError)."""
+        """Subclasses refuse corrections that cannot apply to them (raise ApplicationError: its
+        message is the reason)."""
 
     @workflow.update(name="decide")
     async def decide(self, decision: OperatorDecision) -> RegistrationStatus:
@@ -72,8 +81,7 @@ class OperatorActions:
         problem = self.status.problem
         allowed = [a for a in problem.accepts if a != "correction"] if self._parked() and problem else []
         if decision.action not in allowed:
-            raise _refuse(f"'{decision.action}' is not possible while the registration is {self.status.phase}"
-                          + (f"; possible: {', '.join(allowed)}" if allowed else ""))
+            raise self._refusal(f"'{decision.action}' is not possible while the registration is {self.status.phase}")
 
     @workflow.update(name="resend_otp")
     async def request_otp_resend(self) -> RegistrationStatus:
@@ -85,7 +93,8 @@ class OperatorActions:
     def _validate_resend(self) -> None:
         self._refuse_if_busy()
         if self.status.phase not in (Phase.OTP_VERIFICATION, Phase.OTP_EXPIRED):
-            raise _refuse(f"an OTP can be re-sent only while waiting for verification, not in {self.status.phase}")
+            raise self._refusal(f"an OTP can be re-sent only while waiting for verification, not in "
+                                f"{self.status.phase}")
 
     @workflow.update(name="cancel")
     async def cancel(self, reason: str) -> RegistrationStatus:
@@ -99,7 +108,7 @@ class OperatorActions:
     @cancel.validator
     def _validate_cancel(self, reason: str) -> None:
         if self.status.phase in TERMINAL_PHASES:
-            raise _refuse(f"the registration has already ended ({self.status.phase})")
+            raise self._refusal(f"the registration has already ended ({self.status.phase})")
 
     def _parked(self) -> bool:
         return self.status.phase in (Phase.NEEDS_ATTENTION, Phase.OTP_EXPIRED)
@@ -107,7 +116,31 @@ class OperatorActions:
     def _refuse_if_busy(self) -> None:
         if self._accepted > self._answered:
             raise _refuse("another action is being applied to this registration; send this one once it has "
-                          "answered")
+                          "answered (until then it accepts only cancel)", accepts=[], correction_fields=[])
+
+    # ---- what the registration accepts now, said in every refusal ----------------------------------
+
+    def _accepts_now(self) -> list[str]:
+        """What the registration takes now besides `cancel` (always taken while it runs): what its
+        problem accepts while parked; `resend_otp` while it waits for the OTP; else nothing."""
+        problem = self.status.problem
+        if self._parked() and problem is not None:
+            return list(problem.accepts)
+        if self.status.phase == Phase.OTP_VERIFICATION:
+            return ["resend_otp"]
+        return []
+
+    def _refusal(self, reason: str) -> ApplicationError:
+        """A refusal saying ``reason`` and what the registration accepts instead (text and data)."""
+        if self.status.phase in TERMINAL_PHASES:
+            return _refuse(f"{reason}; it has ended and accepts nothing more", accepts=[], correction_fields=[])
+        accepts = self._accepts_now()
+        fields = self.status.problem.correction_fields if self.status.problem and "correction" in accepts else []
+        named = [f"correction (of {', '.join(fields)})" if a == "correction" and fields else a for a in accepts]
+        return _refuse(f"{reason}; it accepts " + (", ".join(named) + " or cancel" if named else "only cancel now"),
+                       accepts=accepts, correction_fields=fields)
+
+    # ---- bookkeeping ---------------------------------------------------------------------------
 
     async def _accept(self, action: Correction | OperatorDecision | None) -> RegistrationStatus:
         self._accepted += 1
@@ -116,7 +149,24 @@ class OperatorActions:
         if not self._fast_answers and not isinstance(action, Correction):
             self._answered = seq
         await workflow.wait_condition(lambda: self._answered >= seq)
+        refusal = self._refusals.pop(seq, None)
+        if refusal is not None:
+            raise refusal
         return self.status
+
+    def _answer_requested_resend(self, problem: Problem) -> None:
+        """The registration parks for a person (``problem``): an OTP re-send requested but not yet
+        made is answered now, refused with why and what the problem accepts. Left waiting, nothing
+        would ever take it, and every later action would be refused as "being applied"."""
+        if not (self._fast_answers and self._resend_requested and self._pending is None
+                and self._accepted > self._taken):
+            return
+        if not workflow.patched(RESEND_ANSWERED_WHEN_PARKED):
+            return
+        self._resend_requested = False
+        self._refusals[self._accepted] = self._refusal(
+            f"the OTP was not re-sent: the registration needs a person first ({problem.summary})")
+        self._taken = self._answered = self._accepted
 
     def _take(self) -> Correction | OperatorDecision | None:
         """The workflow takes the pending action: it is answered when the workflow waits again."""
@@ -130,5 +180,7 @@ class OperatorActions:
             self._answered = self._taken
 
 
-def _refuse(message: str) -> ApplicationError:
-    return ApplicationError(message, non_retryable=True)
+def _refuse(message: str, *, accepts: list[str], correction_fields: list[str]) -> ApplicationError:
+    """An Update's refusal: the message, and as its details what the registration accepts."""
+    return ApplicationError(message, {"accepts": accepts, "correction_fields": correction_fields},
+                            non_retryable=True)

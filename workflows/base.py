@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from a2p.calls import BundleRef, BundleState, Call, ErrorType, MayRepeat, TwilioError
     from a2p.progress import (
         BrandEvent, BundleEvent, CampaignEvent, CarriedState, OperatorDecision, Phase, Problem,
-        RegistrationStatus,
+        RegistrationStatus, Resume,
     )
     from a2p.requests import CampaignDetails, Correction
     from a2p.timings import Timings
@@ -31,7 +31,9 @@ with workflow.unsafe.imports_passed_through():
 # Our own workflow code is imported inside the sandbox, which guards it (clock, I/O, randomness).
 from workflows import visibility
 from workflows.actions import OperatorActions
-from workflows.patches import BUNDLE_CALLBACKS_CONFIRMED, CONTINUE_AS_NEW, FAST_ANSWERS
+from workflows.patches import (
+    BUNDLE_CALLBACKS_CONFIRMED, CONTINUE_AS_NEW, CONTINUE_AS_NEW_IN_EVERY_LONG_WAIT, FAST_ANSWERS,
+)
 from workflows.remedies import DEFAULT_REMEDY, REMEDY_BY_CODE, explanations, twilio_error_of
 from workflows.policies import CALL_OPTIONS, OTP_TASK_QUEUE_SUFFIX
 
@@ -87,6 +89,7 @@ class RegistrationBase(OperatorActions):
         self._confirm_again: set[str] = set()    # ... and read again after that (a callback came meanwhile)
         self._bundle_reads: dict[str, int] = {}  # kind -> the flow's own submissions and reads so far
         self._resend_requested = False
+        self._refusals: dict[int, ApplicationError] = {}
         self._cancel_reason: str | None = None
         self._seen_events: list[str] = []
         self._brand_event_at: datetime | None = None
@@ -98,6 +101,7 @@ class RegistrationBase(OperatorActions):
         self._campaign_errors: list[TwilioError] = []
         self._events_per_run = events_per_run
         self._runs = 1
+        self._registered_at: datetime | None = None  # brand registration (or legacy update), once made
         self.carried = carried
         if carried is not None:
             self._restore(carried)
@@ -119,11 +123,12 @@ class RegistrationBase(OperatorActions):
         self._bundle_failure = dict(carried.bundle_failure)
         self._brand_errors, self._campaign_errors = list(carried.brand_errors), list(carried.campaign_errors)
         self._runs = carried.runs
+        self._registered_at = carried.registered_at
         self._restore_details(carried.details)
 
-    def _carry(self, registered_at: datetime) -> CarriedState:
+    def _carry(self, registered_at: datetime, resume: Resume) -> CarriedState:
         return CarriedState(
-            status=self.status, registered_at=registered_at, details=self._carry_details(),
+            status=self.status, resume=resume, registered_at=registered_at, details=self._carry_details(),
             campaign=self.campaign, seen_events=self._seen_events, brand_event_at=self._brand_event_at,
             campaign_event_at=self._campaign_event_at, bundle_failure=self._bundle_failure,
             brand_errors=self._brand_errors, campaign_errors=self._campaign_errors, runs=self._runs + 1,
@@ -133,17 +138,24 @@ class RegistrationBase(OperatorActions):
         """This run's input with the carried state: the next run resumes from it."""
         raise NotImplementedError
 
-    def _continue_as_new_if_due(self, registered_at: datetime) -> None:
-        """At a quiescent point (no action pending or being applied): once the history is long
-        (``events_per_run``, or Temporal suggests it), continue as a new run carrying everything.
-        The registration keeps its workflow id and search attributes; its Query answers as before."""
+    def _continue_as_new_if_due(self, registered_at: datetime | None, resume: Resume = "otp",
+                                patch: str = CONTINUE_AS_NEW) -> None:
+        """At a quiescent point (no action pending or being applied) of a long wait that the next
+        run can resume (``resume``): once the history is long (``events_per_run``, or Temporal
+        suggests it), continue as a new run carrying everything. The registration keeps its
+        workflow id and search attributes; its Query answers as before. Returns if not due, not
+        quiet, or the registration started before ``patch``."""
+        if registered_at is not None and self._continue_due() and workflow.patched(patch):
+            info = workflow.info()
+            self._note(f"continuing as run {self._runs + 1} after {info.get_current_history_length()} history events")
+            workflow.continue_as_new(self._next_run_input(self._carry(registered_at, resume)))
+
+    def _continue_due(self) -> bool:
         info = workflow.info()
         due = info.is_continue_as_new_suggested() or info.get_current_history_length() >= self._events_per_run
         quiet = (self._pending is None and self._accepted == self._answered and workflow.all_handlers_finished()
                  and not self._confirming)
-        if due and quiet and workflow.patched(CONTINUE_AS_NEW):
-            self._note(f"continuing as run {self._runs + 1} after {info.get_current_history_length()} history events")
-            workflow.continue_as_new(self._next_run_input(self._carry(registered_at)))
+        return due and quiet
 
     # ---- Query and signals --------------------------------------------------------------------
 
@@ -306,8 +318,10 @@ class RegistrationBase(OperatorActions):
             handle = workflow.start_activity(
                 str(call), arg, result_type=result_type, task_queue=queue,
                 start_to_close_timeout=self.timings.call_timeout * opts.call_timeout_factor,
-                schedule_to_close_timeout=opts.schedule_to_close,
+                schedule_to_close_timeout=opts.schedule_to_close, heartbeat_timeout=opts.heartbeat_timeout,
                 retry_policy=opts.retry, summary=summary,
+                # Ends CANCELLED at once; the worker learns of the cancel from its next heartbeat.
+                cancellation_type=workflow.ActivityCancellationType.TRY_CANCEL,
             )
             await workflow.wait_condition(self._done_or_cancelled(handle))
             if not handle.done():
@@ -374,12 +388,15 @@ class RegistrationBase(OperatorActions):
         self.status.waiting_for = None
 
     async def _follow(self, waiting_for: str, done: Callable[[], bool], poll: Callable[[], Any],
-                      poll_summary: str) -> None:
+                      poll_summary: str, resume: Resume | None = None) -> None:
         """Wait until ``done()``: webhook signals first, status polls as the fallback, with
-        delays growing from poll_initial to poll_max (never a tight loop, bounded history)."""
+        delays growing from poll_initial to poll_max (never a tight loop). A wait the next run can
+        resume (``resume``) continues as new when the history is long."""
         delays = self.timings.poll_delays()
         self.status.waiting_for = waiting_for
         while not done():
+            if resume is not None:
+                self._continue_as_new_if_due(self._registered_at, resume, CONTINUE_AS_NEW_IN_EVERY_LONG_WAIT)
             self._nudged = False
             delay = next(delays)
             if await self._wait(lambda: done() or self._nudged, delay, f"next {poll_summary} poll"):
@@ -388,15 +405,29 @@ class RegistrationBase(OperatorActions):
                 await poll()
         self.status.waiting_for = None
 
-    async def _attention(self, problem: Problem) -> Correction | None:
+    async def _wait_for_person(self, condition: Callable[[], bool], summary: str, resume: Resume | None) -> None:
+        """Wait without a timeout until ``condition()`` (a person acted). Parked where the next run
+        resumes (``resume``: it parks again on the same problem), the registration continues as
+        new when the history is long (webhooks and refused actions keep arriving)."""
+        if resume is not None and self._registered_at is not None:
+            await self._wait(lambda: condition() or self._continue_due(), None, summary)
+            if condition():
+                return
+            self._continue_as_new_if_due(self._registered_at, resume, CONTINUE_AS_NEW_IN_EVERY_LONG_WAIT)
+            # Still here: started before continuing here, it waits as it did.
+        await self._wait(condition, None, summary)
+
+    async def _attention(self, problem: Problem, resume: Resume | None = None) -> Correction | None:
         """Park in NEEDS_ATTENTION until a person acts: a correction is returned, 'retry' returns
-        None, 'end' raises Ended."""
+        None, 'end' raises Ended. ``resume``: the step a next run would park again from (then the
+        wait may continue as new)."""
         problem.at = workflow.now()
         previous = self.status.phase
         self.status.problem = problem
         self.status.waiting_for = visibility.what_to_send(problem)
         self._enter(Phase.NEEDS_ATTENTION, problem.summary)
-        await self._wait(lambda: self._pending is not None, None, "wait for a person")
+        self._answer_requested_resend(problem)
+        await self._wait_for_person(lambda: self._pending is not None, "wait for a person", resume)
         action = self._take()
         self.status.problem = None
         self.status.waiting_for = None

@@ -85,20 +85,24 @@ class LegacyConversion(Phases):
 
     async def _convert(self) -> None:
         req = self.input.request
-        if self.carried is None:
+        # A continued run resumes at the step its last run was in (a long wait).
+        resume = self.carried.resume if self.carried is not None else None
+        if resume is None:
             await self._check_preconditions()
             await self._complete_trust_bundle()
-            registered_at = await self._update_legacy_brand()
+            self._registered_at = await self._update_legacy_brand()
+        assert self._registered_at is not None
+        if resume in (None, "brand_review"):
             await self._brand_approved()
-        else:  # a new run of a conversion waiting for its OTP
-            registered_at = self.carried.registered_at
-        await self._otp_verified(registered_at)
-        if req.campaign is None or req.messaging_service is None:
-            self._note("no campaign requested")
-            return
-        if await self._brand_has_campaign():
-            self._note("the brand already has a campaign: kept as it is")
-            return
+        if resume != "campaign":
+            await self._otp_verified(self._registered_at)
+            if req.campaign is None or req.messaging_service is None:
+                self._note("no campaign requested")
+                return
+            if await self._brand_has_campaign():
+                self._note("the brand already has a campaign: kept as it is")
+                return
+        assert req.messaging_service is not None
         await self._campaign(req.messaging_service)
         self._campaign_done = True
 

@@ -25,3 +25,12 @@ FAST_ANSWERS = "answer-actions-after-their-effect"
 # Twilio says now, so a stale or replayed callback (its delivery token is not signed) never moves a
 # bundle backwards. Before: the callback's status was applied as it came.
 BUNDLE_CALLBACKS_CONFIRMED = "bundle-callbacks-confirmed-by-a-fetch"
+
+# An OTP re-send requested just before the registration parks for a person (a status poll or a
+# refused re-send finds the brand SUSPENDED, EXPIRED, ...) is answered when it parks, refused:
+# before, nothing took it, and every later action was refused as "being applied".
+RESEND_ANSWERED_WHEN_PARKED = "otp-resend-request-answered-when-parked"
+
+# Brand review, campaign vetting and the waits for a person (NEEDS_ATTENTION, OTP_EXPIRED)
+# continue as new too, resuming at their step (CarriedState.resume).
+CONTINUE_AS_NEW_IN_EVERY_LONG_WAIT = "continue-as-new-in-reviews-and-waits-for-a-person"

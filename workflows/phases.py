@@ -18,7 +18,7 @@ with workflow.unsafe.imports_passed_through():
         CreateMessagingService, Created, TwilioError, UpdateCampaign, friendly_name,
     )
     from a2p.constants import MAX_BRAND_UPDATES
-    from a2p.progress import OperatorDecision, Phase, Problem
+    from a2p.progress import OperatorDecision, Phase, Problem, Resume
     from a2p.requests import CampaignDetails, Correction, MessagingServiceSpec, merge_campaign
     from a2p.timings import human_duration
 
@@ -64,7 +64,7 @@ class Phases(BundleSteps):
             await self._follow(
                 "brand review (APPROVED or FAILED)",
                 lambda: self.status.statuses.brand not in BRAND_IN_REVIEW,
-                self._fetch_brand, "brand status",
+                self._fetch_brand, "brand status", resume="brand_review",
             )
             brand_status = self.status.statuses.brand
             if brand_status == "APPROVED":
@@ -73,10 +73,11 @@ class Phases(BundleSteps):
             if brand_status == "FAILED":
                 await self._brand_failed()
             else:
-                await self._brand_needs_person()
+                await self._brand_needs_person(resume="brand_review")
 
-    async def _brand_needs_person(self) -> None:
-        """Park once for a state only a person can resolve; 'retry' fetches the brand once."""
+    async def _brand_needs_person(self, resume: Resume = "otp") -> None:
+        """Park once for a state only a person can resolve; 'retry' fetches the brand once.
+        ``resume``: the step that parks here (brand review; else the OTP wait)."""
         brand_status = self.status.statuses.brand or "unknown"
         errors = list(self._brand_errors)
         await self._attention(Problem(
@@ -84,7 +85,7 @@ class Phases(BundleSteps):
             accepts=["retry", "end"],
             remedy=BRAND_NEEDS_PERSON.get(brand_status, f"the brand is {brand_status}: ask Twilio Support, then "
                                                         "`decide retry` (re-checks the brand) or `decide end`"),
-        ))
+        ), resume=resume)
         await self._fetch_brand("fetch brand status again")
 
     async def _brand_failed(self) -> None:
@@ -94,7 +95,7 @@ class Phases(BundleSteps):
         left = MAX_BRAND_UPDATES - self.status.brand_updates_used
         if left <= 0:
             await self._update_limit_reached(summary + f" — no self-service brand updates left ({MAX_BRAND_UPDATES} "
-                                             "used)", errors)
+                                             "used)", errors, resume="brand_review")
             return
         correction = await self._attention(Problem(
             source="brand", summary=summary, errors=errors, explanations=explanations(errors),
@@ -102,15 +103,16 @@ class Phases(BundleSteps):
             remedy=f"send a correction of the customer's details: the bundles are resubmitted, then the brand is "
                    f"updated ({left} of {MAX_BRAND_UPDATES} updates left); `decide retry` updates it unchanged "
                    "(for a temporary error such as 30791)",
-        ))
+        ), resume="brand_review")
         await self._remediate(correction, brand_update_follows=True)
         await self._update_brand()
 
-    async def _update_limit_reached(self, summary: str, errors: list[TwilioError]) -> None:
+    async def _update_limit_reached(self, summary: str, errors: list[TwilioError],
+                                    resume: Resume | None = None) -> None:
         await self._attention(Problem(
             source="brand", summary=summary, errors=errors, explanations=explanations(errors),
             accepts=["retry", "end"], remedy=REMEDY_BY_CODE[21724],
-        ))
+        ), resume=resume)
         await self._fetch_brand("fetch brand status again")
 
     async def _update_brand(self) -> None:
@@ -163,6 +165,7 @@ class Phases(BundleSteps):
         """The customer must reply YES to the OTP: re-send every otp_resend_interval, watch the
         otp_deadline from brand registration, let an operator decide when it passes."""
         otp = self.status.otp
+        self._registered_at = registered_at
         if self._verified():
             # The customer answered (the webhook said so) before the workflow got here.
             otp.sent = max(otp.sent, 1)  # the first OTP goes out when the brand is approved
@@ -267,7 +270,8 @@ class Phases(BundleSteps):
         )
         self.status.waiting_for = "an operator's decision (OTP expired)"
         self._enter(Phase.OTP_EXPIRED, self.status.problem.summary)
-        await self._wait(lambda: self._pending is not None or self._resend_requested, None, "wait for an operator")
+        await self._wait_for_person(lambda: self._pending is not None or self._resend_requested,
+                                    "wait for an operator", resume="otp")
         taken = self._take()
         decision = taken if isinstance(taken, OperatorDecision) else OperatorDecision(action="resend_otp_and_wait")
         if decision.action == "end":
@@ -287,7 +291,10 @@ class Phases(BundleSteps):
                            campaign_sid=sids.campaign)
 
     async def _campaign(self, service: MessagingServiceSpec) -> None:
-        self._enter(Phase.CAMPAIGN, "creating the campaign")
+        """Create the messaging service and the campaign (what is not made yet: a continued run
+        resumes here with the campaign made) and follow its vetting."""
+        self._enter(Phase.CAMPAIGN, "creating the campaign" if self.status.sids.campaign is None
+                    else f"run {self._runs}: following the campaign")
         sids, acct = self.status.sids, self.subaccount_sid
         if sids.messaging_service is None:
             if service.existing_sid:
@@ -319,7 +326,7 @@ class Phases(BundleSteps):
             await self._follow(
                 "campaign vetting (VERIFIED or FAILED)",
                 lambda: self.status.statuses.campaign in ("VERIFIED", "FAILED", "SUSPENDED"),
-                poll, "campaign status",
+                poll, "campaign status", resume="campaign",
             )
             campaign_status = self.status.statuses.campaign
             if campaign_status == "VERIFIED":
@@ -337,14 +344,14 @@ class Phases(BundleSteps):
                     accepts=["correction", "retry", "end"], correction_fields=["campaign"],
                     remedy='send a correction {"campaign": {...}} with the fields to change: the FAILED campaign '
                            "is edited and resubmitted; `decide retry` re-reads its status",
-                ))
+                ), resume="campaign")
             else:
                 correction = await self._attention(Problem(
                     source="campaign", summary=summary, errors=errors, explanations=explanations(errors),
                     accepts=["retry", "end"],
                     remedy="Twilio suspended the campaign: ask Twilio Support; once it is no longer SUSPENDED, "
                            "`decide retry` (re-reads its status); or `decide end`",
-                ))
+                ), resume="campaign")
             if correction is None:
                 await poll()
             else:

@@ -6,6 +6,13 @@ before it creates on a retry. An outage of Twilio is ridden out for hours (sched
 before the registration asks a person. Start-to-close is the registration's
 ``Timings.call_timeout`` (one HTTP request plus margin), longer for calls that may page through
 an account's resources on a retry.
+
+Cancellation: a call in flight heartbeats (activities/errors.py, every tenth of its
+``heartbeat_timeout``) and its worker sends a heartbeat at most every ``HEARTBEAT_THROTTLE``;
+Temporal's answer to a heartbeat is what tells the worker that the call was cancelled (or that its
+registration has ended): the worker then abandons the HTTP request. A cancel therefore reaches the
+call within a second or two; the workflow does not wait for that (TRY_CANCEL): it ends CANCELLED at
+once. A request Twilio had already received may still take effect.
 """
 
 from __future__ import annotations
@@ -20,12 +27,20 @@ from a2p.calls import Call, ErrorType
 OTP_TASK_QUEUE_SUFFIX = "-otp"   # the rate-limited queue of OTP re-sends (10/s per account)
 
 
+# How often, at most, a worker tells Temporal that a call is alive (its Worker option); every
+# answer may carry a cancel, so this is how long a cancel takes to reach the call in flight.
+HEARTBEAT_THROTTLE = timedelta(seconds=1)
+
+
 @dataclass(frozen=True)
 class CallOptions:
     schedule_to_close: timedelta
     retry: RetryPolicy
     call_timeout_factor: int = 1       # x Timings.call_timeout = start-to-close
     rate_limited_queue: bool = False
+    # A call silent this long has lost its worker: it is retried (elsewhere) without waiting for
+    # its start-to-close. The call heartbeats ten times as often.
+    heartbeat_timeout: timedelta = timedelta(seconds=10)
 
 
 _TWILIO_RETRY = RetryPolicy(

@@ -66,18 +66,20 @@ class NewRegistration(Phases):
 
     async def _register(self) -> None:
         req = self.input.request
-        if self.carried is not None:  # a new run of a registration waiting for its OTP
-            await self._otp_verified(self.carried.registered_at)
-            await self._campaign(req.messaging_service)
-            return
-        await self._customer_profile()
-        await self._trust_bundle()
-        registered_at = await self._register_brand()
-        await self._brand_approved()
-        if req.mock_brand:
-            self._note("mock brand approved: mock brands get no OTP and no campaign")
-            return
-        await self._otp_verified(registered_at)
+        # A continued run resumes at the step its last run was in (a long wait).
+        resume = self.carried.resume if self.carried is not None else None
+        if resume is None:
+            await self._customer_profile()
+            await self._trust_bundle()
+            self._registered_at = await self._register_brand()
+        assert self._registered_at is not None
+        if resume in (None, "brand_review"):
+            await self._brand_approved()
+            if req.mock_brand:
+                self._note("mock brand approved: mock brands get no OTP and no campaign")
+                return
+        if resume != "campaign":
+            await self._otp_verified(self._registered_at)
         await self._campaign(req.messaging_service)
 
     def _name(self, what: str) -> str:

@@ -4,9 +4,10 @@ A change that would break registrations already running (they live for weeks) fa
 such changes behind `workflow.patched`. Record new histories with
 `A2P_RECORD_HISTORIES=1 python3 dev.py test tests/integration/test_registration.py
 tests/integration/test_failure_paths.py tests/workflows/test_failure_paths.py` (conversions:
-`tests/integration/test_conversion.py -k happy_path`, `tests/service/test_conversion_callbacks.py`);
-that writes every history those tests record: keep (git checkout) the ones that should stay as
-recorded by older code."""
+`tests/integration/test_conversion.py -k happy_path`, `tests/service/test_conversion_callbacks.py`;
+a registration that continued as new, its first run and a continued run, which replays with its
+own input, the carried state: `tests/workflows/test_long_runs.py -k campaign`); that writes every
+history those tests record: keep (git checkout) the ones that should stay as recorded by older code."""
 
 from __future__ import annotations
 
@@ -38,4 +39,5 @@ def test_histories_are_recorded() -> None:
             "new_registration_campaign_correction", "new_registration_brand_suspended_then_reinstated",
             "new_registration_campaign_deleted_and_created", "new_registration_brand_expired_parked",
             "new_registration_profile_rejected_stops_before_tcr",
-            "legacy_conversion_bundle_rejected_by_callback"} <= names, names
+            "legacy_conversion_bundle_rejected_by_callback",
+            "new_registration_campaign_cycles_first_run", "new_registration_campaign_cycles_continued_run"} <= names, names

@@ -279,6 +279,8 @@ async def test_correction_through_the_api_fixes_a_rejected_profile(stack):
     refused = await stack.http.post(f"/v1/registrations/{wid}/corrections", json={"address": {"postal_code": "K1A 0B1"}})
     assert refused.status_code == 422, refused.text
     assert refused.json()["error"] == "refused by the registration" and "postal_code" in refused.json()["reason"]
+    assert refused.json()["accepts"] == status.problem.accepts
+    assert refused.json()["correction_fields"] == status.problem.correction_fields
     assert (await stack.status(wid)) == status
     # A correction that is not even well-formed: 422 naming the field.
     invalid = await stack.http.post(f"/v1/registrations/{wid}/corrections", json={"address": {"street": ""}})
@@ -310,11 +312,13 @@ async def test_operator_actions_work_and_are_refused_when_not_applicable(stack):
     wid = await stack.start(data)
     actions = f"/v1/registrations/{wid}/actions"
 
-    # Too early for any of them.
+    # Too early for any of them: each refusal says what the registration accepts (only cancel now).
     refused = await stack.http.post(f"{actions}/resend-otp")
     assert refused.status_code == 422 and "only while waiting for verification" in refused.json()["reason"]
+    assert "it accepts only cancel now" in refused.json()["reason"] and refused.json()["accepts"] == []
     refused = await stack.http.post(f"{actions}/decide", json={"action": "retry"})
     assert refused.status_code == 422 and "'retry' is not possible" in refused.json()["reason"]
+    assert refused.json()["accepts"] == [], refused.json()
     invalid = await stack.http.post(f"{actions}/decide", json={"action": "hurry"})
     assert invalid.status_code == 422 and invalid.json()["fields"][0]["field"] == "action"
 
@@ -326,11 +330,19 @@ async def test_operator_actions_work_and_are_refused_when_not_applicable(stack):
     assert len((await stack.control.otp_messages(to=mobile))["messages"]) >= 2
     refused = await stack.http.post(f"{actions}/decide", json={"action": "resend_otp_and_wait"})
     assert refused.status_code == 422, refused.text
+    assert refused.json()["accepts"] == ["resend_otp"] and "it accepts resend_otp or cancel" in refused.json()["reason"]
 
-    # The deadline passes: the operator decides to re-send and keep waiting ('retry' does not apply).
+    # The deadline passes: the operator decides to re-send and keep waiting ('retry' does not apply,
+    # nor does a correction: the refusals say what does, in words and as data).
     expired = await wait_phase(stack, wid, Phase.OTP_EXPIRED)
     refused = await stack.http.post(f"{actions}/decide", json={"action": "retry"})
-    assert refused.status_code == 422 and "possible: resend_otp_and_wait, end" in refused.json()["reason"]
+    assert refused.status_code == 422
+    assert "it accepts resend_otp_and_wait, end or cancel" in refused.json()["reason"], refused.json()
+    assert refused.json()["accepts"] == ["resend_otp_and_wait", "end"] == expired.problem.accepts
+    refused = await stack.http.post(f"/v1/registrations/{wid}/corrections", json={"email": "jane@example.com"})
+    assert refused.status_code == 422 and "nothing to correct" in refused.json()["reason"], refused.text
+    assert "it accepts resend_otp_and_wait, end or cancel" in refused.json()["reason"], refused.json()
+    assert refused.json()["accepts"] == ["resend_otp_and_wait", "end"] and refused.json()["correction_fields"] == []
     decided = await stack.http.post(f"{actions}/decide", json={"action": "resend_otp_and_wait"})
     assert decided.status_code == 200, decided.text
     status = await wait_until(stack, wid, lambda s: s.phase == Phase.OTP_VERIFICATION
@@ -345,7 +357,7 @@ async def test_operator_actions_work_and_are_refused_when_not_applicable(stack):
     for path, body in (("cancel", None), ("resend-otp", None), ("decide", {"action": "end"})):
         refused = await stack.http.post(f"{actions}/{path}", json=body)
         assert refused.status_code == 422, (path, refused.text)
-        assert "ended" in refused.json()["reason"]
+        assert "ended" in refused.json()["reason"] and refused.json()["accepts"] == [], refused.json()
     refused = await stack.http.post(f"/v1/registrations/{wid}/corrections", json={"email": "john@example.com"})
     assert refused.status_code == 422
 

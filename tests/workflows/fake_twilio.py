@@ -33,7 +33,7 @@ from a2p.calls import (
     RequirementFailure, TwilioError, UpdateAddress, UpdateBundle, UpdateCampaign, UpdateEndUser,
 )
 from a2p.constants import SOLE_PROPRIETOR_END_USER_TYPE
-from activities.errors import to_activity_error
+from activities.errors import heartbeating, to_activity_error
 
 _sids = itertools.count(1)
 
@@ -155,7 +155,7 @@ def answers(call: Call) -> Callable[[Callable[..., Awaitable[Any]]], Any]:
         @functools.wraps(method)
         async def run(self: FakeTwilio, req: Any) -> Any:
             answer = await method(self, req)
-            await self._answered(call, req)
+            await heartbeating(self._answered(call, req))  # a held call heartbeats, as a real one does
             return answer
         return activity.defn(name=str(call))(run)
     return fake

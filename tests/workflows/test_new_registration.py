@@ -136,7 +136,7 @@ async def test_otp_resent_every_24_h_until_the_30_day_deadline_then_the_operator
     assert final.phase == Phase.COMPLETED, final.problem
     assert final.otp.resends == 30
 
-    with pytest.raises(registrations.UpdateRefused, match="possible: resend_otp_and_wait, end"):
+    with pytest.raises(registrations.UpdateRefused, match="it accepts resend_otp_and_wait, end or cancel"):
         await registrations.decide(client, ended.workflow_id, OperatorDecision(action="retry"))
     await registrations.decide(client, ended.workflow_id, OperatorDecision(action="end", reason="customer left"))
     final = await registrations.final_status(client, ended.workflow_id)

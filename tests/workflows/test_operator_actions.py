@@ -17,13 +17,15 @@ from datetime import timedelta
 import pytest
 
 from a2p.calls import Call
+from temporalio.api.enums.v1 import EventType
+
 from a2p.progress import OperatorDecision, Phase, RegistrationStatus
 from a2p.requests import Correction
 from a2p.timings import Timings
 from starter import registrations
-from tests.factories import eventually, wait_phase
+from tests.factories import eventually, wait_phase, wait_until
 from tests.workflows.conftest import new_request
-from tests.workflows.fake_twilio import Account, Hold, rejected
+from tests.workflows.fake_twilio import Account, Hold, Review, rejected
 
 REJECTED_STREET = "1 Jersey Str"
 BUSY = "another action is being applied"
@@ -190,6 +192,30 @@ async def test_cancel_during_a_correction_answers_both(client, ts_settings, ts_q
     assert final.phase == Phase.CANCELLED and "customer left" in final.timeline[-1].note
 
 
+async def test_an_action_still_being_applied_when_the_bound_runs_out_says_so_with_the_status_so_far(
+        client, ts_settings, ts_queue, fake):
+    wid, account, parked = await parked_on_rejected_address(client, ts_settings, ts_queue, fake)
+    hold = fake.hold(wid, Call.FETCH_BUNDLE, bound=40)  # Twilio slow to answer the retry's re-check
+    try:
+        with pytest.raises(registrations.BeingApplied) as applying:
+            await registrations.decide(client, wid, OperatorDecision(action="retry"),
+                                       applied_within=timedelta(seconds=2))
+        assert hold.reached
+    finally:
+        hold.release()
+    # Accepted, not "no answer": the status so far shows the retry taken, its re-check under way.
+    status = applying.value.status
+    assert status is not None and status.phase == Phase.CUSTOMER_PROFILE and status.problem is None, status
+    assert status.timeline[-1].note == "operator asked to retry"
+    assert "accepted" in str(applying.value) and "do not send it again" in str(applying.value)
+
+    # And it is applied: the bundles re-read, still rejected, parked again.
+    again = await wait_until(client, wid, lambda s: s.phase == Phase.NEEDS_ATTENTION
+                             and s.problem.at > parked.problem.at, what="parked again after the retry")
+    assert again.problem.source == "customer_profile"
+    await cancelled(client, wid)
+
+
 # ---- what a parked registration takes, as data ---------------------------------------------------------
 
 
@@ -199,19 +225,24 @@ async def test_decisions_and_corrections_are_checked_against_what_the_problem_ac
     problem = parked.problem
     assert "resend_otp_and_wait" not in problem.accepts and "campaign" not in problem.correction_fields
 
+    # Every refusal names what the registration accepts, in words and as data.
+    accepts_text = f"it accepts correction (of {', '.join(problem.correction_fields)}), retry, end or cancel"
     with pytest.raises(registrations.UpdateRefused) as refused:
         await registrations.decide(client, wid, OperatorDecision(action="resend_otp_and_wait"))
     message = str(refused.value)
-    assert "resend_otp_and_wait" in message and "possible: retry, end" in message, message
+    assert "resend_otp_and_wait" in message and accepts_text in message, message
+    assert refused.value.accepts == problem.accepts and refused.value.correction_fields == problem.correction_fields
 
     with pytest.raises(registrations.UpdateRefused) as refused:
         await registrations.correct(client, wid, Correction(
             campaign={"description": "Order-ready and pickup reminders for the bakery's customers."}))
     message = str(refused.value)
-    assert "not of campaign" in message and "address" in message, message
+    assert "not of campaign" in message and accepts_text in message, message
+    assert refused.value.accepts == problem.accepts
 
-    with pytest.raises(registrations.UpdateRefused, match="only while waiting for verification"):
+    with pytest.raises(registrations.UpdateRefused, match="only while waiting for verification") as refused:
         await registrations.resend_otp(client, wid)
+    assert accepts_text in str(refused.value) and refused.value.accepts == problem.accepts
 
     # Refusals change nothing: still parked on the same problem.
     status = await registrations.get_status(client, wid)
@@ -223,4 +254,56 @@ async def test_decisions_and_corrections_are_checked_against_what_the_problem_ac
     assert ended.phase == Phase.FAILED, ended.model_dump_json(indent=1)
     final = await registrations.final_status(client, wid)
     assert final.phase == Phase.FAILED and final.problem.summary == "customer gave up"
+
+
+
+# ---- an OTP re-send requested as the registration parks -----------------------------------------------
+
+
+async def updates_accepted(client, wid: str) -> int:
+    history = await client.get_workflow_handle(wid).fetch_history()
+    return sum(e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED for e in history.events)
+
+
+async def test_a_resend_requested_as_the_brand_turns_out_suspended_is_refused_and_blocks_nothing(
+        client, ts_settings, ts_queue, fake):
+    # No automatic re-send within the test's (virtual) days: only the operator's.
+    timings = Timings(otp_resend_interval=timedelta(days=1000), otp_deadline=timedelta(days=1001),
+                      poll_initial=timedelta(hours=6), poll_max=timedelta(days=1))
+    request = new_request(timings=timings)
+    account = fake.account(request.workflow_id)
+    account.verify_after_resends = None
+    await registrations.start_registration(client, ts_settings, request, task_queue=ts_queue)
+    wid = request.workflow_id
+    await wait_phase(client, wid, Phase.OTP_VERIFICATION)
+
+    # Twilio Support suspends the brand; the next status poll finds it. While that poll is in
+    # flight, an operator asks for an OTP re-send: it is accepted (the registration still waits for
+    # the OTP), then the registration parks for a person instead.
+    account.approved_brand_changes = [Review("SUSPENDED", identity_status="UNVERIFIED")]
+    hold = fake.hold(wid, Call.FETCH_BRAND, bound=40)
+    try:
+        await eventually(lambda: hold.reached, 30, "a status poll in flight", interval=0.02)
+        before = await updates_accepted(client, wid)
+        resend = asyncio.create_task(registrations.resend_otp(client, wid))
+
+        async def accepted() -> bool:
+            return await updates_accepted(client, wid) > before
+        await eventually(accepted, 20, "the re-send accepted")
+    finally:
+        hold.release()
+
+    # The re-send is answered — refused, saying why and what the registration accepts — and nothing
+    # is left "being applied": a decision is taken at once.
+    with pytest.raises(registrations.UpdateRefused) as refused:
+        await asyncio.wait_for(resend, timeout=20)
+    message = str(refused.value)
+    assert "OTP was not re-sent" in message and "SUSPENDED" in message and "retry, end or cancel" in message, message
+    assert refused.value.accepts == ["retry", "end"]
+    assert account.otp_resends == 0
+    parked = await registrations.get_status(client, wid)
+    assert parked.phase == Phase.NEEDS_ATTENTION and parked.problem.summary == "brand is SUSPENDED", parked.problem
+
+    ended = await registrations.decide(client, wid, OperatorDecision(action="end", reason="brand suspended"))
+    assert ended.phase == Phase.FAILED, ended.model_dump_json(indent=1)
 
