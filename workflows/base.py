@@ -248,6 +248,12 @@ class RegistrationBase(OperatorActions):
         self._nudged = True
         self._publish()
 
+    async def _callbacks_confirmed(self) -> None:
+        """Right before the brand is registered or updated: a status callback whose bundle is being
+        read is news not yet known; wait for the read, so the brand call sees the newest status."""
+        if self._confirming:
+            await workflow.wait_condition(lambda: not self._confirming)
+
     def _bundle_read(self, kind: str) -> None:
         """The flow submitted or read the bundle ``kind``: a callback's read begun before is older."""
         self._bundle_reads[kind] = self._bundle_reads.get(kind, 0) + 1

@@ -182,6 +182,7 @@ class NewRegistration(Phases):
 
     async def _register_brand(self) -> datetime:
         sids = self.status.sids
+        await self._callbacks_confirmed()
         if any(getattr(self.status.statuses, k) == "twilio-rejected" for k in self._created()) \
                 and workflow.patched(FAILURE_PATHS):
             # A rejection known by now (a webhook during the trust bundle phase): fix it first.
