@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows import visibility
 from workflows.base import RegistrationBase
-from workflows.patches import FAILURE_PATHS
+from workflows.patches import FAILURE_PATHS, failure_paths
 
 POLICY = {"customer_profile": STARTER_PROFILE_POLICY_SID, "trust_bundle": SOLE_PROPRIETOR_TRUST_POLICY_SID}
 LABEL = {"customer_profile": "customer profile", "trust_bundle": "trust bundle"}
@@ -155,6 +155,8 @@ class BundleSteps(RegistrationBase):
                     await self._fetch_bundle(k)
             else:
                 await self._remediate(correction)
+                if not failure_paths():
+                    await self._fetch_bundle(kind)  # as before: only the rejected bundle is read again
 
     async def _write_correction(self, correction: Correction) -> None:
         """The correction's writes, each only where it changes something that exists."""
@@ -164,7 +166,7 @@ class BundleSteps(RegistrationBase):
             await self._call(Call.UPDATE_END_USER, UpdateEndUser(
                 subaccount_sid=acct, end_user_sid=sids.starter_end_user, attributes=self._starter_attributes(),
             ), Created, "update starter profile end user")
-        if correction.email is not None and sids.customer_profile:
+        if correction.email is not None and sids.customer_profile and failure_paths():
             # The seed's email check runs on the customer profile's own Email (section 1.2).
             await self._call(Call.UPDATE_BUNDLE, UpdateBundle(
                 **self._bundle_ref("customer_profile").model_dump(), email=correction.email,
@@ -195,7 +197,7 @@ class BundleSteps(RegistrationBase):
             if kind == "customer_profile":
                 changed = profile_changed
             else:
-                changed = correction.touches_sole_proprietor() or bool(resubmitted)
+                changed = correction.touches_sole_proprietor() or (bool(resubmitted) and failure_paths())
             if getattr(statuses, kind) == "twilio-approved":
                 continue  # approved only once the brand is verified: nothing to resubmit
             if not changed and not workflow.patched(FAILURE_PATHS):
@@ -207,5 +209,5 @@ class BundleSteps(RegistrationBase):
             await self._settle("resubmitted " + " and ".join(LABEL[k] for k in resubmitted))
         if not brand_update_follows:
             self._answer_correction_as_before()
-        if resubmitted:
+        if resubmitted and failure_paths():  # before, a brand update followed unchecked
             await self._check_bundles(resubmitted)

@@ -2,6 +2,8 @@
 differently. Registrations started before a marker keep the old way at each point it guards; the
 recorded histories in tests/histories replay through them (tests/integration/test_replay.py)."""
 
+from temporalio import workflow
+
 # Every change of behaviour that running registrations would replay differently is guarded by
 # this patch: registrations started before it keep the old way at each such point.
 FAILURE_PATHS = "failure-paths-ways-forward"
@@ -34,3 +36,14 @@ RESEND_ANSWERED_WHEN_PARKED = "otp-resend-request-answered-when-parked"
 # Brand review, campaign vetting and the waits for a person (NEEDS_ATTENTION, OTP_EXPIRED)
 # continue as new too, resuming at their step (CarriedState.resume).
 CONTINUE_AS_NEW_IN_EVERY_LONG_WAIT = "continue-as-new-in-reviews-and-waits-for-a-person"
+
+
+def failure_paths() -> bool:
+    """FAILURE_PATHS's guard at the points of that change that went out unguarded (the customer
+    profile's Email updated on an email correction; the trust bundle resubmitted after the customer
+    profile; the bundles checked after a correction's settle wait). A run started since the change
+    takes the new way there whether or not it has met FAILURE_PATHS yet: it recorded FAST_ANSWERS,
+    a marker of the same change, as it started; asking FAILURE_PATHS there would record a marker its
+    history lacks. A run started before takes the new way once it reaches such a point live. The
+    change's other points ask `workflow.patched(FAILURE_PATHS)` itself, as they always did."""
+    return workflow.patched(FAST_ANSWERS) or workflow.patched(FAILURE_PATHS)
