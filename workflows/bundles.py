@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows import visibility
 from workflows.base import RegistrationBase
-from workflows.patches import FAILURE_PATHS, failure_paths
+from workflows.patches import FAILURE_PATHS, RESUBMIT_IN_TURN, failure_paths
 
 POLICY = {"customer_profile": STARTER_PROFILE_POLICY_SID, "trust_bundle": SOLE_PROPRIETOR_TRUST_POLICY_SID}
 LABEL = {"customer_profile": "customer profile", "trust_bundle": "trust bundle"}
@@ -129,18 +129,19 @@ class BundleSteps(RegistrationBase):
         self._publish()
         return state
 
-    async def _check_bundles(self, kinds: list[BundleKind], *, fetch: bool = True) -> None:
+    async def _check_bundles(self, kinds: list[BundleKind], *, fetch: bool = True) -> bool:
         """After the settle wait (``fetch``: read the bundles first) or right before the brand is
         registered or updated (the newest known statuses, webhook or fetch): nothing goes on while
         a bundle is twilio-rejected — a correction fixes it first. Nothing is sent to TCR on data
-        Twilio already rejected."""
+        Twilio already rejected. True when a correction was applied (its bundles resubmitted)."""
         if fetch:
             for kind in kinds:
                 await self._fetch_bundle(kind)
+        corrected = False
         while True:
             rejected = [k for k in kinds if getattr(self.status.statuses, k) == "twilio-rejected"]
             if not rejected:
-                return
+                return corrected
             kind = rejected[0]
             reason = visibility.reasons([self._bundle_failure.get(kind, "no reason given")])
             correction = await self._attention(Problem(
@@ -155,6 +156,7 @@ class BundleSteps(RegistrationBase):
                     await self._fetch_bundle(k)
             else:
                 await self._remediate(correction)
+                corrected = True
                 if not failure_paths():
                     await self._fetch_bundle(kind)  # as before: only the rejected bundle is read again
 
@@ -186,12 +188,17 @@ class BundleSteps(RegistrationBase):
     async def _remediate(self, correction: Correction | None, *, brand_update_follows: bool = False) -> None:
         """Apply a correction, then resubmit in Twilio's order — the customer profile, then the
         trust bundle (also when only the profile changed: FACTS.md) — each bundle that changed or
-        is rejected, wait for the settle time and check them (a new rejection parks again)."""
+        is rejected, each only once the one before is accepted (a new rejection parks again).
+        Registrations started before RESUBMIT_IN_TURN resubmit them together, then wait once."""
         if correction is None:
             return
         await self._write_correction(correction)
         statuses = self.status.statuses
         profile_changed = correction.touches_starter_profile() or correction.touches_address()
+        in_turn = self._to_resubmit(correction)
+        if in_turn and failure_paths() and workflow.patched(RESUBMIT_IN_TURN):
+            await self._resubmit_in_turn(in_turn, brand_update_follows=brand_update_follows)
+            return
         resubmitted: list[BundleKind] = []
         for kind in self._created():
             if kind == "customer_profile":
@@ -211,3 +218,39 @@ class BundleSteps(RegistrationBase):
             self._answer_correction_as_before()
         if resubmitted and failure_paths():  # before, a brand update followed unchecked
             await self._check_bundles(resubmitted)
+
+    def _to_resubmit(self, correction: Correction) -> list[BundleKind]:
+        """The bundles a correction resubmits, in Twilio's order: each that changed or is rejected
+        (or a draft), and the trust bundle after the customer profile (FACTS.md); none approved."""
+        kinds: list[BundleKind] = []
+        for kind in self._created():
+            status = getattr(self.status.statuses, kind)
+            if status == "twilio-approved":
+                continue  # approved only once the brand is verified: nothing to resubmit
+            if kind == "customer_profile":
+                changed = correction.touches_starter_profile() or correction.touches_address()
+            else:
+                changed = correction.touches_sole_proprietor() or bool(kinds)
+            if changed or status in ("twilio-rejected", "draft"):
+                kinds.append(kind)
+        return kinds
+
+    async def _resubmit_in_turn(self, kinds: list[BundleKind], *, brand_update_follows: bool) -> None:
+        """Resubmit each bundle only once the one before is accepted — and the brand is updated only
+        once the last is: after its settle wait, a resubmitted bundle is read and followed until
+        Twilio takes it up (``in-review``) or decides; rejected, it is parked for a correction, which
+        resubmits it and everything after it again (so nothing after it goes on unchecked)."""
+        for i, kind in enumerate(kinds):
+            await self._submit(kind)
+            await self._settle(f"resubmitted {LABEL[kind]}")
+            if i == len(kinds) - 1 and not brand_update_follows:
+                self._answer_correction_as_before()
+            await self._fetch_bundle(kind)
+            await self._follow(
+                f"Twilio to take up the resubmitted {LABEL[kind]} (in-review)",
+                lambda: getattr(self.status.statuses, kind) != "pending-review",  # noqa: B023 - awaited here
+                lambda: self._fetch_bundle(kind),  # noqa: B023
+                f"{LABEL[kind]} status",
+            )
+            if await self._check_bundles([kind], fetch=False):
+                return  # the correction that fixed it resubmitted it and those after it, in turn

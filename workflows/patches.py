@@ -37,6 +37,12 @@ RESEND_ANSWERED_WHEN_PARKED = "otp-resend-request-answered-when-parked"
 # continue as new too, resuming at their step (CarriedState.resume).
 CONTINUE_AS_NEW_IN_EVERY_LONG_WAIT = "continue-as-new-in-reviews-and-waits-for-a-person"
 
+# A correction resubmits the customer profile, then the trust bundle, each only once the one before
+# is accepted: after its settle wait it is read and, until Twilio takes it up, followed; rejected,
+# it is parked for a correction before anything after it is resubmitted. Before, both were
+# resubmitted together, one settle wait for both.
+RESUBMIT_IN_TURN = "bundles-resubmitted-each-once-the-one-before-is-accepted"
+
 
 def failure_paths() -> bool:
     """FAILURE_PATHS's guard at the points of that change that went out unguarded (the customer

@@ -8,8 +8,9 @@ tests/integration/test_failure_paths.py tests/workflows/test_failure_paths.py` (
 a registration that continued as new, its first run and a continued run, which replays with its
 own input, the carried state: `tests/workflows/test_long_runs.py -k campaign`); that writes every
 history those tests record: keep (git checkout) the ones that should stay as recorded by older code.
-The histories named `*_before_failure_paths` were recorded with the code from before that change
-(FAILURE_PATHS): keep them as they are."""
+Histories no test records any more were recorded with earlier code — `*_before_failure_paths` before
+FAILURE_PATHS, and `new_registration_profile_correction_brand_update` before RESUBMIT_IN_TURN
+(workflows/patches.py): keep them as they are."""
 
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ def test_histories_are_recorded() -> None:
             "new_registration_profile_rejected_stops_before_tcr",
             "legacy_conversion_bundle_rejected_by_callback",
             "new_registration_campaign_cycles_first_run", "new_registration_campaign_cycles_continued_run",
+            "new_registration_profile_rejected_again_after_brand_failed",
             # Registrations started before the failure paths' ways forward (FAILURE_PATHS): a
             # correction of the email, and of the address once the brand FAILED, as they ran then.
             "new_registration_email_correction_before_failure_paths",

@@ -202,7 +202,63 @@ async def test_starter_profile_correction_resubmits_profile_then_trust_bundle_th
     assert account.end_users[final.sids.starter_end_user]["attributes"]["email"] == "jane.doe@example.com"
     assert profile.submissions == 2 and account.bundles[final.sids.trust_bundle].submissions == 2
     assert account.count(Call.REGISTER_BRAND) == 1 and account.count(Call.UPDATE_BRAND) == 1
-    await record_history(client, wid, "new_registration_profile_correction_brand_update")
+
+
+def bundle_calls(account: Account) -> list[str]:
+    """The Trust Hub and brand calls in order, each as "call kind" (e.g. "submit_bundle trust_bundle")."""
+    return [f"{c} {a.kind}" if hasattr(a, "kind") else str(c) for c, a in account.calls
+            if c in (Call.SUBMIT_BUNDLE, Call.FETCH_BUNDLE, Call.REGISTER_BRAND, Call.UPDATE_BRAND)]
+
+
+async def brand_failed_on_the_rejected_profile(client, ts_settings, ts_queue, fake) -> tuple[str, Account]:
+    """A customer whose profile's rejection surfaced only after the brand was registered (no
+    callback, the review longer than the settle wait): the brand FAILED and waits for a correction."""
+    request, account = prepare(fake, customer__email="jane@disposable.test")
+    account.brand_reviews = [brand_failed(30701, "Bundle is twilio-rejected: " + DISPOSABLE)]
+    wid = await start(client, ts_settings, ts_queue, request)
+    status = await wait_phase(client, wid, Phase.NEEDS_ATTENTION)
+    assert status.problem.source == "brand"
+    profile = account.bundles[profile_sid(status)]
+    profile.status, profile.errors = "twilio-rejected", (TwilioError(message=DISPOSABLE),)  # as Twilio has it by now
+    return wid, account
+
+
+async def test_each_bundle_is_resubmitted_only_once_the_one_before_is_accepted(client, ts_settings, ts_queue, fake):
+    wid, account = await brand_failed_on_the_rejected_profile(client, ts_settings, ts_queue, fake)
+    # Twilio takes the resubmitted profile up only at the third look (pending-review twice).
+    account.bundle_reviews["customer_profile"] = [Review("pending-review"), Review("pending-review")]
+    before = len(bundle_calls(account))
+
+    await registrations.correct(client, wid, Correction(email="jane.doe@example.com"))
+    final = await completed(client, wid)
+    assert bundle_calls(account)[before:before + 7] == [
+        "submit_bundle customer_profile",
+        "fetch_bundle customer_profile", "fetch_bundle customer_profile", "fetch_bundle customer_profile",  # in-review
+        "submit_bundle trust_bundle", "fetch_bundle trust_bundle",                                        # in-review
+        "update_brand",
+    ]
+    assert final.brand_updates_used == 1 and account.count(Call.REGISTER_BRAND) == 1
+
+
+async def test_a_resubmitted_profile_rejected_again_stops_before_the_trust_bundle_and_the_brand(
+        client, ts_settings, ts_queue, fake):
+    wid, account = await brand_failed_on_the_rejected_profile(client, ts_settings, ts_queue, fake)
+    account.bundle_reviews["customer_profile"] = [rejected(DISPOSABLE)]  # the corrected email is refused too
+
+    await registrations.correct(client, wid, Correction(email="jane@disposable-too.test"))
+    status = await wait_until(client, wid, lambda s: s.phase == Phase.NEEDS_ATTENTION and s.problem is not None
+                              and s.problem.source == "customer_profile", what="the profile's rejection parked")
+    assert "disposable" in status.problem.summary and "email" in status.problem.correction_fields
+    trust_bundle = account.bundles[status.sids.trust_bundle]
+    assert trust_bundle.submissions == 1 and account.count(Call.UPDATE_BRAND) == 0  # neither went on
+
+    await registrations.correct(client, wid, Correction(email="jane.doe@example.com"))
+    final = await completed(client, wid)
+    assert account.bundles[final.sids.customer_profile].submissions == 3 and trust_bundle.submissions == 2
+    assert account.count(Call.UPDATE_BRAND) == 1 and final.brand_updates_used == 1
+    calls = bundle_calls(account)
+    assert calls.index("update_brand") > max(i for i, c in enumerate(calls) if c == "submit_bundle trust_bundle")
+    await record_history(client, wid, "new_registration_profile_rejected_again_after_brand_failed")
 
 
 # ---- campaign --------------------------------------------------------------------------------
