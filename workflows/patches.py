@@ -43,6 +43,12 @@ CONTINUE_AS_NEW_IN_EVERY_LONG_WAIT = "continue-as-new-in-reviews-and-waits-for-a
 # resubmitted together, one settle wait for both.
 RESUBMIT_IN_TURN = "bundles-resubmitted-each-once-the-one-before-is-accepted"
 
+# A brand that leaves APPROVED during the OTP wait for a state with a way forward of its own goes
+# back to the brand review: FAILED waits for a correction and is updated, PENDING / IN_REVIEW is
+# followed until reviewed, then the OTP wait carries on. Before, the wait went on, re-sending the
+# OTP Twilio refused every interval until the deadline.
+BRAND_REVIEWED_AGAIN = "brand-leaving-approved-during-the-otp-wait-reviewed-again"
+
 
 def failure_paths() -> bool:
     """FAILURE_PATHS's guard at the points of that change that went out unguarded (the customer

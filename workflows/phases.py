@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
 from workflows import visibility
 from workflows.base import Ended, Refused
 from workflows.bundles import BundleSteps
-from workflows.patches import FAILURE_PATHS, NO_RESEND_AFTER_DEADLINE, OTP_REQUEST_ANSWERED
+from workflows.patches import BRAND_REVIEWED_AGAIN, FAILURE_PATHS, NO_RESEND_AFTER_DEADLINE, OTP_REQUEST_ANSWERED
 from workflows.remedies import BRAND_NEEDS_PERSON, REMEDY_BY_CODE, described, explanations
 
 BRAND_IN_REVIEW = (None, "PENDING", "IN_REVIEW")
@@ -164,7 +164,9 @@ class Phases(BundleSteps):
 
     async def _otp_verified(self, registered_at: datetime) -> None:
         """The customer must reply YES to the OTP: re-send every otp_resend_interval, watch the
-        otp_deadline from brand registration, let an operator decide when it passes."""
+        otp_deadline from brand registration, let an operator decide when it passes. A brand that
+        leaves APPROVED meanwhile is not sent OTPs: a state only a person can resolve is parked,
+        any other goes back to the brand review (FAILED: corrected and updated) first."""
         otp = self.status.otp
         self._registered_at = registered_at
         if self._verified():
@@ -191,6 +193,13 @@ class Phases(BundleSteps):
             brand_status = self.status.statuses.brand
             if brand_status in BRAND_NEEDS_PERSON and workflow.patched(FAILURE_PATHS):
                 await self._brand_needs_person()
+                self.status.waiting_for = "the customer to reply YES to the OTP"
+                continue
+            if brand_status != "APPROVED" and brand_status not in BRAND_NEEDS_PERSON \
+                    and workflow.patched(BRAND_REVIEWED_AGAIN):
+                # FAILED, back in review (or a status we don't know): no OTP can be sent now.
+                await self._brand_approved()
+                self._enter(Phase.OTP_VERIFICATION, "brand APPROVED again: still waiting for the OTP")
                 self.status.waiting_for = "the customer to reply YES to the OTP"
                 continue
             if brand_status == "EXPIRED" or workflow.now() >= otp.deadline_at:

@@ -306,6 +306,11 @@ class FakeTwilio:
     @answers(Call.RESEND_OTP)
     async def resend_otp(self, req: BrandRef) -> Created:
         a = self._here(Call.RESEND_OTP, req)
+        brand = a.brands[req.brand_sid]
+        if brand.status != "APPROVED":  # as the sandbox answers
+            raise to_activity_error(TwilioRestException(
+                400, "https://fake.twilio", f"Brand is {brand.status}: an OTP can only be sent for an APPROVED brand",
+                code=30752))
         a.otp_resends += 1
         return Created(sid=req.brand_sid)
 

@@ -386,6 +386,47 @@ async def test_update_limit_reached_at_twilio_is_parked_for_support(client, ts_s
 # ---- OTP ------------------------------------------------------------------------------------------
 
 
+async def test_brand_failed_during_the_otp_wait_is_corrected_and_updated_not_sent_otps(
+        client, ts_settings, ts_queue, fake):
+    request, account = prepare(fake)
+    account.verify_after_resends = None
+    # While the registration waits for the OTP, TCR fails the brand (a vetting found the mobile number unusable).
+    account.approved_brand_changes = [brand_failed(30751, "mobile number is not a supported mobile")]
+    wid = await start(client, ts_settings, ts_queue, request)
+
+    status = await wait_phase(client, wid, Phase.NEEDS_ATTENTION)
+    assert status.problem.source == "brand" and "correction" in status.problem.accepts
+    assert "mobile_number" in status.problem.correction_fields and any(e.code == 30751 for e in status.problem.errors)
+    assert account.count(Call.RESEND_OTP) == 0  # Twilio would refuse them: none is tried
+
+    account.verify_after_resends = 0  # the customer answers the OTP of the brand approved again
+    await registrations.correct(client, wid, Correction(mobile_number="+14155550199"))
+    final = await completed(client, wid)
+    assert final.brand_updates_used == 1 and account.count(Call.UPDATE_BRAND) == 1
+    assert account.count(Call.RESEND_OTP) == 0 and account.count(Call.REGISTER_BRAND) == 1
+    assert "brand APPROVED again: still waiting for the OTP" in [e.note for e in final.timeline]
+
+
+async def test_brand_back_in_review_during_the_otp_wait_is_followed_not_sent_otps(client, ts_settings, ts_queue, fake):
+    request, account = prepare(fake)
+    account.verify_after_resends = None
+    account.approved_brand_changes = [Review("IN_REVIEW", identity_status="UNVERIFIED")]  # until the test approves it
+    wid = await start(client, ts_settings, ts_queue, request)
+
+    status = await wait_until(client, wid, lambda s: s.statuses.brand == "IN_REVIEW" and s.phase == Phase.BRAND_REVIEW,
+                              what="the brand followed in review again")
+    polls = account.count(Call.FETCH_BRAND)
+    await until(lambda: account.count(Call.FETCH_BRAND) >= polls + 3, "polls of the brand IN_REVIEW")
+    assert account.count(Call.RESEND_OTP) == 0
+    brand = account.brands[status.sids.brand]
+    account.verify_after_resends = 0
+    brand.status, brand.identity_status = APPROVED_BRAND.status, APPROVED_BRAND.identity_status
+
+    final = await completed(client, wid)
+    assert account.count(Call.RESEND_OTP) == 0 and account.count(Call.UPDATE_BRAND) == 0
+    assert not any(e.phase == Phase.NEEDS_ATTENTION for e in final.timeline)
+
+
 async def test_otp_resend_refused_because_the_customer_answered_meanwhile_carries_on(
         client, ts_settings, ts_queue, fake):
     request, account = prepare(fake)
