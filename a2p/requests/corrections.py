@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from a2p.requests.address import AddressCorrection
 from a2p.requests.campaign import CampaignCorrection
-from a2p.requests.errors import rule_error
+from a2p.requests.errors import raise_at, rule_error
 from a2p.requests.fields import MODEL_CONFIG, BrandName, E164Phone, Email, NanpMobile, PersonName, VerticalCode
 from a2p.requests.registration import CustomerIdentity
 
@@ -44,7 +44,8 @@ class Correction(BaseModel):
         if not any(getattr(self, name) is not None for name in type(self).model_fields):
             raise rule_error("empty_correction", "give at least one field to correct: " + ", ".join(type(self).model_fields))
         if self.campaign is not None and not self.campaign.model_dump(exclude_none=True):
-            raise rule_error("empty_correction", "campaign: give at least one campaign field to change")
+            raise_at("Correction", [(("campaign",), "empty_correction", "give at least one campaign field to change",
+                                     {})])
         return self
 
     def touches_starter_profile(self) -> bool:

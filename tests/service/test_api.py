@@ -304,6 +304,52 @@ async def test_correction_through_the_api_fixes_a_rejected_profile(stack):
     assert (await registrations.final_status(stack.client, wid)).phase == Phase.CANCELLED
 
 
+FLOW_WITHOUT_OPT_IN = "Customers give their mobile number at the front desk when they book an appointment."
+FLOW_WITH_OPT_IN = ("Customers opt in by texting JOIN to the number on the bakery's counter sign; "
+                    "consent is recorded at sign up.")
+CAMPAIGN_UPDATE = "POST /v1/Services/{Sid}/Compliance/Usa2p/{Sid}"
+
+
+async def test_campaign_correction_through_the_api_edits_the_failed_campaign(stack):
+    data = await stack.request(campaign__message_flow=FLOW_WITHOUT_OPT_IN)  # the sandbox FAILS it (30896)
+    wid = await stack.start(data)
+    await answer_otp(stack.control, data["customer"]["mobile_number"])
+    status = await wait_until(stack, wid, lambda s: s.phase == Phase.NEEDS_ATTENTION and s.problem is not None
+                              and s.problem.source == "campaign", what="the FAILED campaign parked")
+    assert status.problem.correction_fields == ["campaign"] and any(e.code == 30896 for e in status.problem.errors)
+
+    async def campaign_updates() -> int:
+        return sum((await stack.control.stats())["requests"].get(CAMPAIGN_UPDATE, {}).values())
+
+    updates = await campaign_updates()
+    # Not well-formed: 422 naming the campaign's field.
+    invalid = await stack.http.post(f"/v1/registrations/{wid}/corrections", json={"campaign": {"message_flow": "Opt in."}})
+    assert invalid.status_code == 422, invalid.text
+    assert invalid.json()["fields"][0]["field"] == "campaign.message_flow"
+    empty = await stack.http.post(f"/v1/registrations/{wid}/corrections", json={"campaign": {}})
+    assert empty.status_code == 422 and empty.json()["fields"][0]["field"] == "campaign", empty.text
+    # Well-formed, but not with the rest of the campaign (answering STOP/HELP yourself needs their
+    # texts): refused by the registration, naming what is missing.
+    refused = await stack.http.post(f"/v1/registrations/{wid}/corrections",
+                                    json={"campaign": {"use_twilio_default_opt_out": False}})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"] == "refused by the registration" and "opt_out_message" in refused.json()["reason"]
+    # Not what this problem takes.
+    other = await stack.http.post(f"/v1/registrations/{wid}/corrections", json={"email": "john@example.com"})
+    assert other.status_code == 422 and "campaign" in other.json()["reason"], other.text
+    assert await stack.status(wid) == status and await campaign_updates() == updates  # nothing reached Twilio
+
+    fixed = await stack.http.post(f"/v1/registrations/{wid}/corrections",
+                                  json={"campaign": {"message_flow": FLOW_WITH_OPT_IN}})
+    assert fixed.status_code == 200, fixed.text
+    assert fixed.json()["problem"] is None
+    final = await registrations.final_status(stack.client, wid)
+    assert final.phase == Phase.COMPLETED and final.statuses.campaign == "VERIFIED", final.problem
+    [campaign] = (await stack.control.resources("campaigns", brand_registration_sid=final.sids.brand))["resources"]
+    assert campaign["sid"] == final.sids.campaign == status.sids.campaign and campaign["message_flow"] == FLOW_WITH_OPT_IN
+    assert await campaign_updates() == updates + 1
+
+
 async def test_operator_actions_work_and_are_refused_when_not_applicable(stack):
     # The OTP deadline passes a few seconds after the brand is registered.
     timings = type(TIMINGS)(**{**TIMINGS.model_dump(), "otp_resend_interval": 4.5, "otp_deadline": 5})

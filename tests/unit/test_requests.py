@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from a2p.constants import VERTICALS
 from a2p.requests import (
     AddressCorrection,
+    CampaignCorrection,
     CampaignDetails,
     Correction,
     CustomerIdentity,
@@ -26,6 +27,7 @@ from a2p.requests import (
     Vertical,
     describe_validation_error,
     format_validation_error,
+    merge_campaign,
 )
 from a2p.timings import Timings, human_duration
 
@@ -532,6 +534,58 @@ def test_correction_touches(data: dict[str, Any], starter: bool, address: bool, 
     assert correction.touches_starter_profile() is starter
     assert correction.touches_address() is address
     assert correction.touches_sole_proprietor() is sole_proprietor
+
+
+# A campaign correction: any subset of the campaign's fields, each by the same rules as at start.
+@pytest.mark.parametrize(
+    ("campaign_changes", "field", "fragment"),
+    [
+        ({}, "campaign", "give at least one campaign field to change"),
+        ({"message_flow": "Opt in on the web."}, "campaign.message_flow", "must be 40 to 2048 characters"),
+        ({"description": "Too short."}, "campaign.description", "must be 40 to 4096 characters"),
+        ({"message_samples": ["John Doe Photography: see you at [time]."]}, "campaign.message_samples",
+         "must have 2 to 5 sample messages (it has 1)"),
+        ({"message_samples": ["John Doe Photography: see you at [time].", "Too short"]},
+         "campaign.message_samples[1]", "must be 20 to 1024 characters"),
+        ({"opt_in_message": "Too short"}, "campaign.opt_in_message", "must be 20 to 320 characters"),
+        ({"help_keywords": ["HELP!"]}, "campaign.help_keywords[0]", "letters and digits only"),
+        ({"privacy_policy_url": "johndoephotography.example.com/privacy"}, "campaign.privacy_policy_url",
+         "must be an http:// or https:// URL"),
+        ({"age_gated": "sometimes"}, "campaign.age_gated", "must be true or false"),
+        ({"usecase": "MARKETING"}, "campaign.usecase", "is not a known field"),
+    ],
+)
+def test_campaign_correction_rule(campaign_changes: dict[str, Any], field: str, fragment: str) -> None:
+    assert_error(Correction, {"campaign": campaign_changes}, field, fragment)
+
+
+def test_campaign_correction_is_any_subset_of_the_campaign() -> None:
+    assert set(CampaignCorrection.model_fields) == set(CampaignDetails.model_fields)
+    flow = "Customers opt in by texting JOIN to the number on the counter sign; consent is recorded."
+    correction = Correction.model_validate({"campaign": {"message_flow": flow}})
+    assert correction.fields() == ["campaign"] and correction.touches_campaign()
+    assert not (correction.touches_starter_profile() or correction.touches_sole_proprietor())
+    assert correction.campaign.model_dump(exclude_none=True) == {"message_flow": flow}
+    merged = merge_campaign(CampaignDetails.model_validate(campaign()), correction.campaign)
+    assert merged == CampaignDetails.model_validate(campaign(message_flow=flow))  # the rest kept as it was
+
+
+@pytest.mark.parametrize(
+    ("campaign_changes", "fields"),
+    [
+        # Each valid alone; with the rest of the campaign, what goes with it is missing.
+        ({"use_twilio_default_opt_out": False}, {"opt_out_message", "opt_out_keywords", "help_message", "help_keywords"}),
+        ({"opt_in_keywords": ["JOIN"]}, {"opt_in_message"}),
+        ({"message_samples": ["John Doe Photography: your gallery is at https://jdp.example.com/[id].",
+                              "John Doe Photography: see you at [time] on [date]."]}, {"has_embedded_links"}),
+    ],
+)
+def test_campaign_correction_is_checked_against_the_whole_campaign(
+        campaign_changes: dict[str, Any], fields: set[str]) -> None:
+    correction = Correction.model_validate({"campaign": campaign_changes})  # well-formed on its own
+    with pytest.raises(ValidationError) as info:
+        merge_campaign(CampaignDetails.model_validate(campaign()), correction.campaign)
+    assert {e["field"] for e in format_validation_error(info.value)} == fields
 
 
 def test_address_correction_normalises_without_knowing_the_country() -> None:

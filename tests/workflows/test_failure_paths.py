@@ -284,6 +284,30 @@ async def test_campaign_twilio_will_not_edit_is_deleted_and_created_again(client
     assert calls.index(Call.DELETE_CAMPAIGN) < max(i for i, c in enumerate(calls) if c == Call.CREATE_CAMPAIGN)
 
 
+async def test_campaign_correction_an_update_cannot_carry_deletes_then_creates_it(client, ts_settings, ts_queue, fake):
+    request, account = prepare(fake)
+    account.campaign_reviews = [campaign_failed(30896, "Opt-in information is missing")]
+    wid = await start(client, ts_settings, ts_queue, request)
+    status = await wait_phase(client, wid, Phase.NEEDS_ATTENTION)
+    first = status.sids.campaign
+
+    # An opt-in keyword and its auto-reply: UpdateUsAppToPerson carries neither.
+    opt_in = {"opt_in_keywords": ["JOIN"],
+              "opt_in_message": "John Doe Photography: you are subscribed. Reply HELP for help, STOP to opt out."}
+    await registrations.correct(client, wid, Correction(campaign={"message_flow": FLOW_WITH_OPT_IN, **opt_in}))
+    final = await completed(client, wid)
+    assert final.statuses.campaign == "VERIFIED" and final.sids.campaign != first
+    assert list(account.campaigns) == [final.sids.campaign]  # exactly one live campaign
+    assert account.count(Call.UPDATE_CAMPAIGN) == 0
+    assert [a.campaign_sid for a in account.args(Call.DELETE_CAMPAIGN)] == [first]
+    campaign_calls = [c for c, _ in account.calls if c in (Call.CREATE_CAMPAIGN, Call.DELETE_CAMPAIGN)]
+    assert campaign_calls == [Call.CREATE_CAMPAIGN, Call.DELETE_CAMPAIGN, Call.CREATE_CAMPAIGN]  # delete, then create
+    created = account.args(Call.CREATE_CAMPAIGN)[-1].campaign
+    assert created["message_flow"] == FLOW_WITH_OPT_IN and created["opt_in_keywords"] == ["JOIN"]
+    assert created["opt_in_message"] == opt_in["opt_in_message"]
+    assert created["description"] == request.campaign.description  # the rest of the campaign as it was
+
+
 async def test_campaign_suspended_waits_for_a_person(client, ts_settings, ts_queue, fake):
     request, account = prepare(fake)
     account.campaign_reviews = [Review("SUSPENDED")]
