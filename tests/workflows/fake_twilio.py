@@ -367,11 +367,11 @@ class FakeTwilio:
 
     # ---- failure paths: an answer Twilio is slow to send ----------------------------------------
 
-    def hold(self, workflow_id: str, *calls: Call, bound: float = 15) -> Hold:
-        """Hold the answers of ``calls`` of one registration, whenever they are reached, until
-        released — and for at most ``bound`` s of wall time from now: a test that never releases
-        fails on its assertions rather than hanging."""
-        return Hold(self.accounts[workflow_id], frozenset(calls), time.monotonic() + bound)
+    def hold(self, workflow_id: str, *calls: Call, bound: float = 15, kind: str | None = None) -> Hold:
+        """Hold the answers of ``calls`` of one registration (only those about bundles of ``kind``,
+        when given), whenever they are reached, until released — and for at most ``bound`` s of
+        wall time from now: a test that never releases fails on its assertions rather than hanging."""
+        return Hold(self.accounts[workflow_id], frozenset(calls), time.monotonic() + bound, kind)
 
     async def _answered(self, call: Call, req: Any) -> None:
         """Return once the account's `hold` lets the answer to ``call`` go."""
@@ -389,10 +389,12 @@ class Hold:
     account: Account
     calls: frozenset[Call]
     give_up_at: float
+    kind: str | None = None
     released: bool = False
 
     def __post_init__(self) -> None:
         self.account.hold = lambda call, req: (call in self.calls and not self.released
+                                               and self.kind in (None, getattr(req, "kind", None))
                                                and time.monotonic() < self.give_up_at)
 
     @property

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from temporalio.client import WorkflowUpdateStage
@@ -17,10 +18,13 @@ from temporalio.client import WorkflowUpdateStage
 from a2p.calls import Call, TwilioError
 from a2p.progress import TERMINAL_PHASES, BundleEvent, OperatorDecision, Phase, RegistrationStatus
 from a2p.requests import Correction, RegistrationRequest
+from a2p.timings import Timings
 from starter import registrations
 from tests.factories import eventually, record_history, wait_phase, wait_until
 from tests.workflows.conftest import new_request
-from tests.workflows.fake_twilio import APPROVED_BRAND, Account, Review, brand_failed, campaign_failed, rejected
+from tests.workflows.fake_twilio import (
+    APPROVED_BRAND, Account, Hold, Review, brand_failed, campaign_failed, rejected,
+)
 
 DISPOSABLE = "The email address jane@disposable.test is from a disposable email provider"
 FLOW_WITH_OPT_IN = ("Customers opt in by texting JOIN to the number on the bakery's counter sign; "
@@ -98,29 +102,83 @@ async def test_rejected_email_is_fixed_on_the_bundle_and_no_brand_update_is_spen
     assert profile.submissions == 2 and [a.bundle_sid for a in account.args(Call.UPDATE_BUNDLE)] == [profile_sid(final)]
 
 
-async def test_profile_rejected_during_the_trust_bundle_phase_stops_before_tcr(client, ts_settings, ts_queue, fake):
-    request, account = prepare(fake, customer__email="jane@disposable.test")
-    # Hold the registration in its trust bundle phase: Twilio is slow to answer the trust bundle's create.
-    account.hold = lambda call, req: call == Call.CREATE_BUNDLE and req.kind == "trust_bundle"
-    wid = await start(client, ts_settings, ts_queue, request)
-    await until(lambda: Call.CREATE_BUNDLE in account.holding, "the trust bundle's create")
-
-    # The profile's review rejects it meanwhile; the status callback, as the registration service signals it.
-    status = await wait_phase(client, wid, Phase.TRUST_BUNDLE)
-    profile = account.bundles[profile_sid(status)]
+async def profile_rejected_by_webhook(client, workflow_id: str, account: Account) -> None:
+    """Twilio rejects the customer profile; its status callback, as the registration service signals it."""
+    profile_sid_ = profile_sid(await registrations.get_status(client, workflow_id))
+    profile = account.bundles[profile_sid_]
     profile.status, profile.errors = "twilio-rejected", (TwilioError(message=DISPOSABLE),)
-    await client.get_workflow_handle(wid).signal("bundle_event", BundleEvent(
-        bundle_sid=profile_sid(status), status="twilio-rejected", failure_reason=DISPOSABLE))
-    account.hold = None
+    await client.get_workflow_handle(workflow_id).signal("bundle_event", BundleEvent(
+        bundle_sid=profile_sid_, status="twilio-rejected", failure_reason=DISPOSABLE))
 
-    status = await wait_phase(client, wid, Phase.NEEDS_ATTENTION)
-    assert status.problem.source == "customer_profile" and "disposable" in status.problem.summary
+
+async def profile_rejection_parked(client, workflow_id: str) -> RegistrationStatus:
+    status = await wait_until(client, workflow_id, lambda s: s.phase == Phase.NEEDS_ATTENTION and s.problem is not None
+                              and s.problem.source == "customer_profile", what="the profile's rejection parked")
+    assert "disposable" in status.problem.summary and "email" in status.problem.correction_fields
+    return status
+
+
+def hold_at(fake, workflow_id: str, point: str) -> Hold:
+    """Hold the answer of the trust bundle's call at ``point`` (for the settle wait: its submission's)."""
+    return fake.hold(workflow_id, POINTS[point] or Call.SUBMIT_BUNDLE, kind="trust_bundle")
+
+
+async def rejected_at(ts_env, client, account: Account, workflow_id: str, hold: Hold, point: str) -> None:
+    """The profile's rejection arrives while the trust bundle step is at ``point``: while the
+    answer of its call there is held, or — "during-the-settle-wait" — while the registration waits
+    out the settle time after the submission, its clock running at wall-clock pace meanwhile (not
+    skipped), then skipped past the wait."""
+    settle = point == "during-the-settle-wait"
+    await until(lambda: hold.reached, f"the trust bundle {point}")
+    if not settle:
+        await profile_rejected_by_webhook(client, workflow_id, account)
+        hold.release()
+        return
+    handle = client.get_workflow_handle(workflow_id)
+    await ts_env.fast_forward(handle, timedelta(milliseconds=1))  # skipping stops once this is reached
+    hold.release()
+    await wait_until(client, workflow_id, lambda s: "trust bundle validation" in (s.waiting_for or ""),
+                     what="the trust bundle's settle wait")
+    await profile_rejected_by_webhook(client, workflow_id, account)
+    status = await wait_until(client, workflow_id, lambda s: s.statuses.customer_profile == "twilio-rejected",
+                              what="the webhook applied")
+    assert "trust bundle validation" in status.waiting_for  # still in the settle wait: it came during it
+    await ts_env.fast_forward(handle, Timings().settle_wait + timedelta(seconds=1))
+
+
+async def skipping_to_the_end(ts_env, client, workflow_id: str) -> asyncio.Task:
+    """The registration's clock skipped again (after ``rejected_at``'s settle wait), until it ends."""
+    return asyncio.create_task(ts_env.fast_forward(client.get_workflow_handle(workflow_id), None))
+
+
+# Where the trust bundle step is when the profile's rejection arrives (the answer held there).
+POINTS = {
+    "after-create": Call.CREATE_BUNDLE,
+    "during-evaluation": Call.EVALUATE_BUNDLE,
+    "after-submission": Call.SUBMIT_BUNDLE,
+    "during-the-settle-wait": None,
+    "during-the-check-after-the-settle-wait": Call.FETCH_BUNDLE,
+}
+
+
+@pytest.mark.parametrize("point", list(POINTS))
+async def test_no_brand_is_registered_while_the_profile_is_known_rejected(
+        ts_env, client, ts_settings, ts_queue, fake, point):
+    request, account = prepare(fake, customer__email="jane@disposable.test")
+    hold = hold_at(fake, request.workflow_id, point)
+    wid = await start(client, ts_settings, ts_queue, request)
+    await rejected_at(ts_env, client, account, wid, hold, point)
+
+    status = await profile_rejection_parked(client, wid)
     assert status.sids.trust_bundle is not None and status.sids.brand is None
     assert account.count(Call.REGISTER_BRAND) == 0
 
+    skipping = await skipping_to_the_end(ts_env, client, wid)
     await registrations.correct(client, wid, Correction(email="jane.doe@example.com"))
     final = await completed(client, wid)
+    await skipping
     assert final.brand_updates_used == 0 and account.count(Call.REGISTER_BRAND) == 1
+    assert account.count(Call.UPDATE_BRAND) == 0
     assert account.bundles[final.sids.customer_profile].submissions == 2
 
 
@@ -176,6 +234,34 @@ async def test_stale_bundle_callbacks_never_move_a_bundle_backwards(client, ts_s
 
 async def _pending_activities(handle) -> list[str]:
     return [a.activity_type.name for a in (await handle.describe()).raw_description.pending_activities]
+
+
+@pytest.mark.parametrize("point", ["after-submission", "during-the-settle-wait", "during-the-check-after-the-settle-wait"])
+async def test_no_brand_update_while_the_profile_is_known_rejected(
+        ts_env, client, ts_settings, ts_queue, fake, point):
+    request, account = prepare(fake)
+    account.brand_reviews = [brand_failed(30751, "mobile number is not a supported mobile")]
+    wid = await start(client, ts_settings, ts_queue, request)
+    await wait_phase(client, wid, Phase.NEEDS_ATTENTION)
+
+    # The correction resubmits the trust bundle; the profile's rejection arrives meanwhile.
+    hold = hold_at(fake, wid, point)
+    update = await client.get_workflow_handle(wid).start_update(
+        "correct", Correction(mobile_number="+14155550199"), wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+        result_type=RegistrationStatus)
+    await rejected_at(ts_env, client, account, wid, hold, point)
+    await update.result()
+
+    await profile_rejection_parked(client, wid)
+    assert account.count(Call.UPDATE_BRAND) == 0 and account.bundles[
+        (await registrations.get_status(client, wid)).sids.trust_bundle].submissions == 2
+
+    skipping = await skipping_to_the_end(ts_env, client, wid)
+    await registrations.correct(client, wid, Correction(email="jane.doe@example.com"))
+    final = await completed(client, wid)
+    await skipping
+    assert account.count(Call.UPDATE_BRAND) == 1 and final.brand_updates_used == 1
+    assert account.count(Call.REGISTER_BRAND) == 1
 
 
 async def test_starter_profile_correction_resubmits_profile_then_trust_bundle_then_updates_the_brand(
