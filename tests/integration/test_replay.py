@@ -45,6 +45,7 @@ def test_histories_are_recorded() -> None:
             "legacy_conversion_bundle_rejected_by_callback",
             "new_registration_campaign_cycles_first_run", "new_registration_campaign_cycles_continued_run",
             "new_registration_profile_rejected_again_after_brand_failed",
+            "new_registration_brand_failed_during_the_otp_wait",
             # Registrations started before the failure paths' ways forward (FAILURE_PATHS): a
             # correction of the email, and of the address once the brand FAILED, as they ran then.
             "new_registration_email_correction_before_failure_paths",

@@ -515,6 +515,7 @@ async def test_brand_failed_during_the_otp_wait_is_corrected_and_updated_not_sen
     assert final.brand_updates_used == 1 and account.count(Call.UPDATE_BRAND) == 1
     assert account.count(Call.RESEND_OTP) == 0 and account.count(Call.REGISTER_BRAND) == 1
     assert "brand APPROVED again: still waiting for the OTP" in [e.note for e in final.timeline]
+    await record_history(client, wid, "new_registration_brand_failed_during_the_otp_wait")
 
 
 async def test_brand_back_in_review_during_the_otp_wait_is_followed_not_sent_otps(client, ts_settings, ts_queue, fake):
