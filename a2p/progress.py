@@ -115,19 +115,21 @@ class RegistrationStatus(_Model):
 Resume = Literal["brand_review", "otp", "campaign"]
 
 
-class CarriedState(_Model):
-    """What a registration carries into its next run when it continues as new (a quiescent point
-    of a long wait): its status and everything else it knows — one model, so nothing is left behind."""
+class RegistrationState(_Model):
+    """Everything a registration knows, in one model: its status and what it keeps to itself. The
+    workflow holds it as its state; when a long wait's history grows long it continues as a new run
+    carrying it (at a quiescent point), so nothing is left behind. What else a run holds is the
+    bookkeeping of its handlers and reads in flight, which is empty whenever it continues."""
 
     status: RegistrationStatus
-    resume: Resume = "otp"                        # the step the next run resumes at
-    registered_at: datetime                       # brand registration (or legacy update): OTP deadline base
+    resume: Resume = "otp"                        # the step a continued run resumes at
+    registered_at: datetime | None = None         # brand registration (or legacy update): OTP deadline base
     details: dict[str, Any] = Field(default_factory=dict)  # the flow's customer details as corrected
     campaign: CampaignDetails | None = None       # as corrected
-    seen_events: list[str] = Field(default_factory=list)
-    brand_event_at: datetime | None = None
+    seen_events: list[str] = Field(default_factory=list)  # the last Twilio deliveries applied (replays ignored)
+    brand_event_at: datetime | None = None        # the newest Event Streams brand event applied
     campaign_event_at: datetime | None = None
-    bundle_failure: dict[str, str] = Field(default_factory=dict)
+    bundle_failure: dict[str, str] = Field(default_factory=dict)  # bundle kind -> Twilio's rejection reason
     brand_errors: list[TwilioError] = Field(default_factory=list)
     campaign_errors: list[TwilioError] = Field(default_factory=list)
     runs: int = 1                                 # this registration's runs so far

@@ -20,8 +20,8 @@ from temporalio.exceptions import ApplicationError
 
 
 with workflow.unsafe.imports_passed_through():
-    from a2p.progress import OperatorDecision, Phase, Problem, RegistrationStatus, TERMINAL_PHASES
-    from a2p.requests import CampaignDetails, Correction, merge_campaign
+    from a2p.progress import OperatorDecision, Phase, Problem, RegistrationState, RegistrationStatus, TERMINAL_PHASES
+    from a2p.requests import Correction, merge_campaign
 
 from workflows.patches import RESEND_ANSWERED_WHEN_PARKED
 
@@ -29,8 +29,7 @@ from workflows.patches import RESEND_ANSWERED_WHEN_PARKED
 class OperatorActions:
     """The Updates and their bookkeeping; `RegistrationBase` holds the state they read."""
 
-    status: RegistrationStatus
-    campaign: CampaignDetails | None
+    state: RegistrationState
     _pending: Correction | OperatorDecision | None
     _accepted: int
     _taken: int
@@ -39,6 +38,10 @@ class OperatorActions:
     _resend_requested: bool
     _cancel_reason: str | None
     _refusals: dict[int, ApplicationError]  # accepted actions answered with a refusal, by sequence
+
+    @property
+    def status(self) -> RegistrationStatus:
+        return self.state.status
 
     @workflow.update(name="correct")
     async def correct(self, correction: Correction) -> RegistrationStatus:
@@ -60,9 +63,9 @@ class OperatorActions:
         if extra:
             raise self._refusal(f"this problem takes corrections of {', '.join(problem.correction_fields)} only, "
                                 f"not of {', '.join(extra)}")
-        if correction.campaign is not None and self.campaign is not None:
+        if correction.campaign is not None and self.state.campaign is not None:
             try:
-                merge_campaign(self.campaign, correction.campaign)
+                merge_campaign(self.state.campaign, correction.campaign)
             except ValidationError as err:
                 raise self._refusal(f"correction is invalid: campaign: {err}") from None
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -22,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from a2p import metrics
     from a2p.calls import BundleRef, BundleState, Call, ErrorType, MayRepeat, TwilioError
     from a2p.progress import (
-        BrandEvent, BundleEvent, CampaignEvent, CarriedState, OperatorDecision, Phase, Problem,
+        BrandEvent, BundleEvent, CampaignEvent, RegistrationState, OperatorDecision, Phase, Problem,
         RegistrationStatus, Resume,
     )
     from a2p.requests import CampaignDetails, Correction
@@ -63,21 +63,27 @@ class RegistrationBase(OperatorActions):
     """Not a workflow by itself: `NewRegistration` and `LegacyConversion` extend it."""
 
     # Set by the subclass's __init__ before anything else.
-    status: RegistrationStatus
+    state: RegistrationState
     timings: Timings
     subaccount_sid: str | None
 
-    def _init_state(self, *, workflow_id: str, isv_customer_id: str, flow: str,
+    def _init_state(self, *, workflow_id: str, isv_customer_id: str, flow: str, details: dict[str, Any],
                     timings: Timings, subaccount_sid: str | None,
                     campaign: CampaignDetails | None = None, events_per_run: int = 5000,
-                    carried: CarriedState | None = None) -> None:
-        self.status = RegistrationStatus(
-            workflow_id=workflow_id, isv_customer_id=isv_customer_id, flow=flow,  # type: ignore[arg-type]
-            started_at=workflow.now(),
+                    carried: RegistrationState | None = None) -> None:
+        # The registration's state: one model (a continued run starts from the one carried).
+        self.state = carried.model_copy(deep=True) if carried is not None else RegistrationState(
+            status=RegistrationStatus(
+                workflow_id=workflow_id, isv_customer_id=isv_customer_id, flow=flow,  # type: ignore[arg-type]
+                started_at=workflow.now(),
+            ),
+            details=details, campaign=campaign,
         )
+        self.carried = carried
         self.timings = timings
         self.subaccount_sid = subaccount_sid
-        self.campaign = campaign  # as corrected so far
+        self._events_per_run = events_per_run
+        # The bookkeeping of this run: empty whenever it continues as new.
         # Operator actions: at most one pending (accepted, not yet taken by the workflow) or in
         # effect (taken, the workflow not waiting again yet). Counters order them.
         self._pending: Correction | OperatorDecision | None = None
@@ -91,64 +97,28 @@ class RegistrationBase(OperatorActions):
         self._resend_requested = False
         self._refusals: dict[int, ApplicationError] = {}
         self._cancel_reason: str | None = None
-        self._seen_events: list[str] = []
-        self._brand_event_at: datetime | None = None
-        self._campaign_event_at: datetime | None = None
         self._nudged = False
         self._published: dict[str, str | None] = {}
-        self._bundle_failure: dict[str, str] = {}
-        self._brand_errors: list[TwilioError] = []
-        self._campaign_errors: list[TwilioError] = []
-        self._events_per_run = events_per_run
-        self._runs = 1
-        self._registered_at: datetime | None = None  # brand registration (or legacy update), once made
-        self.carried = carried
-        if carried is not None:
-            self._restore(carried)
 
     # ---- one state, carried from run to run ---------------------------------------------------
 
-    def _carry_details(self) -> dict[str, Any]:
-        """The flow's own customer details, as corrected so far."""
-        raise NotImplementedError
+    def _carry(self, resume: Resume) -> RegistrationState:
+        return self.state.model_copy(update={"resume": resume, "runs": self.state.runs + 1})
 
-    def _restore_details(self, details: dict[str, Any]) -> None:
-        raise NotImplementedError
-
-    def _restore(self, carried: CarriedState) -> None:
-        self.status = carried.status.model_copy(deep=True)
-        self.campaign = carried.campaign
-        self._seen_events = list(carried.seen_events)
-        self._brand_event_at, self._campaign_event_at = carried.brand_event_at, carried.campaign_event_at
-        self._bundle_failure = dict(carried.bundle_failure)
-        self._brand_errors, self._campaign_errors = list(carried.brand_errors), list(carried.campaign_errors)
-        self._runs = carried.runs
-        self._registered_at = carried.registered_at
-        self._restore_details(carried.details)
-
-    def _carry(self, registered_at: datetime, resume: Resume) -> CarriedState:
-        return CarriedState(
-            status=self.status, resume=resume, registered_at=registered_at, details=self._carry_details(),
-            campaign=self.campaign, seen_events=self._seen_events, brand_event_at=self._brand_event_at,
-            campaign_event_at=self._campaign_event_at, bundle_failure=self._bundle_failure,
-            brand_errors=self._brand_errors, campaign_errors=self._campaign_errors, runs=self._runs + 1,
-        )
-
-    def _next_run_input(self, carried: CarriedState) -> BaseModel:
+    def _next_run_input(self, carried: RegistrationState) -> BaseModel:
         """This run's input with the carried state: the next run resumes from it."""
         raise NotImplementedError
 
-    def _continue_as_new_if_due(self, registered_at: datetime | None, resume: Resume = "otp",
-                                patch: str = CONTINUE_AS_NEW) -> None:
+    def _continue_as_new_if_due(self, resume: Resume = "otp", patch: str = CONTINUE_AS_NEW) -> None:
         """At a quiescent point (no action pending or being applied) of a long wait that the next
         run can resume (``resume``): once the history is long (``events_per_run``, or Temporal
         suggests it), continue as a new run carrying everything. The registration keeps its
         workflow id and search attributes; its Query answers as before. Returns if not due, not
-        quiet, or the registration started before ``patch``."""
-        if registered_at is not None and self._continue_due() and workflow.patched(patch):
+        quiet, not yet registered with TCR, or the registration started before ``patch``."""
+        if self.state.registered_at is not None and self._continue_due() and workflow.patched(patch):
             info = workflow.info()
-            self._note(f"continuing as run {self._runs + 1} after {info.get_current_history_length()} history events")
-            workflow.continue_as_new(self._next_run_input(self._carry(registered_at, resume)))
+            self._note(f"continuing as run {self.state.runs + 1} after {info.get_current_history_length()} history events")
+            workflow.continue_as_new(self._next_run_input(self._carry(resume)))
 
     def _continue_due(self) -> bool:
         info = workflow.info()
@@ -178,11 +148,11 @@ class RegistrationBase(OperatorActions):
             return
         if event.event_id is not None and (not self._first_sight(event.event_id) or (
                 event.status == getattr(self.status.statuses, kind)
-                and (event.status != "twilio-rejected" or event.failure_reason in (None, self._bundle_failure.get(kind))))):
+                and (event.status != "twilio-rejected" or event.failure_reason in (None, self.state.bundle_failure.get(kind))))):
             return  # a replayed delivery, or one that tells nothing new (events without an id: as before)
         setattr(self.status.statuses, kind, event.status)
         if event.status == "twilio-rejected" and event.failure_reason:
-            self._bundle_failure[kind] = event.failure_reason
+            self.state.bundle_failure[kind] = event.failure_reason
         self._note(f"{kind.replace('_', ' ')} is {event.status} (webhook)")
         self._nudged = True
         self._publish()
@@ -198,7 +168,7 @@ class RegistrationBase(OperatorActions):
         if event.event_id is not None and not self._first_sight(event.event_id):
             return  # a replayed delivery
         if event.status == getattr(self.status.statuses, kind) and (
-                event.status != "twilio-rejected" or event.failure_reason in (None, self._bundle_failure.get(kind))):
+                event.status != "twilio-rejected" or event.failure_reason in (None, self.state.bundle_failure.get(kind))):
             return  # it tells nothing new
         self._callback_claims[kind] = event
         if kind in self._confirming:
@@ -235,14 +205,14 @@ class RegistrationBase(OperatorActions):
             self._confirming.discard(kind)
 
     def _apply_confirmed(self, kind: str, state: BundleState, claim: BundleEvent) -> None:
-        before = (getattr(self.status.statuses, kind), self._bundle_failure.get(kind))
+        before = (getattr(self.status.statuses, kind), self.state.bundle_failure.get(kind))
         setattr(self.status.statuses, kind, state.status)
         if state.status == "twilio-rejected":
             if claim.status == "twilio-rejected" and claim.failure_reason:
-                self._bundle_failure[kind] = claim.failure_reason
-            elif kind not in self._bundle_failure and state.errors:
-                self._bundle_failure[kind] = "; ".join(e.message for e in state.errors)
-        if (state.status, self._bundle_failure.get(kind)) == before:
+                self.state.bundle_failure[kind] = claim.failure_reason
+            elif kind not in self.state.bundle_failure and state.errors:
+                self.state.bundle_failure[kind] = "; ".join(e.message for e in state.errors)
+        if (state.status, self.state.bundle_failure.get(kind)) == before:
             return  # the callback was stale: Twilio says what the registration knew
         self._note(f"{kind.replace('_', ' ')} is {state.status} (webhook)")
         self._nudged = True
@@ -262,14 +232,14 @@ class RegistrationBase(OperatorActions):
     def on_brand_event(self, event: BrandEvent) -> None:
         if event.brand_sid != self.status.sids.brand or not self._first_sight(event.event_id):
             return
-        if self._brand_event_at and event.occurred_at < self._brand_event_at:
+        if self.state.brand_event_at and event.occurred_at < self.state.brand_event_at:
             return  # stale: a newer event was applied already
-        self._brand_event_at = event.occurred_at
+        self.state.brand_event_at = event.occurred_at
         st = self.status.statuses
         st.brand = event.status or st.brand
         st.identity = event.identity_status or st.identity
         if event.errors:
-            self._brand_errors = list(event.errors)
+            self.state.brand_errors = list(event.errors)
         self._nudged = True
         self._publish()
 
@@ -277,19 +247,19 @@ class RegistrationBase(OperatorActions):
     def on_campaign_event(self, event: CampaignEvent) -> None:
         if event.campaign_sid != self.status.sids.campaign or not self._first_sight(event.event_id):
             return
-        if self._campaign_event_at and event.occurred_at < self._campaign_event_at:
+        if self.state.campaign_event_at and event.occurred_at < self.state.campaign_event_at:
             return
-        self._campaign_event_at = event.occurred_at
+        self.state.campaign_event_at = event.occurred_at
         self.status.statuses.campaign = event.status or self.status.statuses.campaign
         if event.errors:
-            self._campaign_errors = list(event.errors)
+            self.state.campaign_errors = list(event.errors)
         self._nudged = True
         self._publish()
 
     def _first_sight(self, event_id: str) -> bool:
-        if event_id in self._seen_events:
+        if event_id in self.state.seen_events:
             return False
-        self._seen_events = (self._seen_events + [event_id])[-MAX_SEEN_EVENTS:]
+        self.state.seen_events = (self.state.seen_events + [event_id])[-MAX_SEEN_EVENTS:]
         return True
 
     # ---- visible state --------------------------------------------------------------------
@@ -402,7 +372,7 @@ class RegistrationBase(OperatorActions):
         self.status.waiting_for = waiting_for
         while not done():
             if resume is not None:
-                self._continue_as_new_if_due(self._registered_at, resume, CONTINUE_AS_NEW_IN_EVERY_LONG_WAIT)
+                self._continue_as_new_if_due(resume, CONTINUE_AS_NEW_IN_EVERY_LONG_WAIT)
             self._nudged = False
             delay = next(delays)
             if await self._wait(lambda: done() or self._nudged, delay, f"next {poll_summary} poll"):
@@ -415,11 +385,11 @@ class RegistrationBase(OperatorActions):
         """Wait without a timeout until ``condition()`` (a person acted). Parked where the next run
         resumes (``resume``: it parks again on the same problem), the registration continues as
         new when the history is long (webhooks and refused actions keep arriving)."""
-        if resume is not None and self._registered_at is not None:
+        if resume is not None and self.state.registered_at is not None:
             await self._wait(lambda: condition() or self._continue_due(), None, summary)
             if condition():
                 return
-            self._continue_as_new_if_due(self._registered_at, resume, CONTINUE_AS_NEW_IN_EVERY_LONG_WAIT)
+            self._continue_as_new_if_due(resume, CONTINUE_AS_NEW_IN_EVERY_LONG_WAIT)
             # Still here: started before continuing here, it waits as it did.
         await self._wait(condition, None, summary)
 

@@ -97,7 +97,7 @@ class BundleSteps(RegistrationBase):
         state = await self._call(Call.SUBMIT_BUNDLE, ref, BundleState, f"submit {LABEL[kind]}")
         self._bundle_read(kind)
         setattr(self.status.statuses, kind, state.status)
-        self._bundle_failure.pop(kind, None)
+        self.state.bundle_failure.pop(kind, None)
         self._note(f"{LABEL[kind]} submitted, {state.status}")
 
     def _noncompliant(self, kind: BundleKind, failures: list[RequirementFailure]) -> Problem:
@@ -124,8 +124,8 @@ class BundleSteps(RegistrationBase):
                                  summary or f"fetch {LABEL[kind]} status")
         self._bundle_read(kind)
         setattr(self.status.statuses, kind, state.status)
-        if state.status == "twilio-rejected" and kind not in self._bundle_failure and state.errors:
-            self._bundle_failure[kind] = "; ".join(e.message for e in state.errors)
+        if state.status == "twilio-rejected" and kind not in self.state.bundle_failure and state.errors:
+            self.state.bundle_failure[kind] = "; ".join(e.message for e in state.errors)
         self._publish()
         return state
 
@@ -143,7 +143,7 @@ class BundleSteps(RegistrationBase):
             if not rejected:
                 return corrected
             kind = rejected[0]
-            reason = visibility.reasons([self._bundle_failure.get(kind, "no reason given")])
+            reason = visibility.reasons([self.state.bundle_failure.get(kind, "no reason given")])
             correction = await self._attention(Problem(
                 source=kind, summary=f"{LABEL[kind]} rejected by Twilio: {reason}",
                 accepts=["correction", "retry", "end"],

@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
         FindCampaign, UpdateBundle, UpdateEndUser, friendly_name,
     )
     from a2p.constants import SOLE_PROPRIETOR_END_USER_TYPE, explain
-    from a2p.progress import CarriedState, Phase, Problem, RegistrationStatus
+    from a2p.progress import RegistrationState, Phase, Problem, RegistrationStatus
     from a2p.requests import SOLE_PROPRIETOR_CORRECTION_FIELDS, Correction, LegacyConversionRequest
 
 from workflows.base import Ended
@@ -62,7 +62,7 @@ class ConversionInput(BaseModel):
     request: LegacyConversionRequest
     status_callback_url: str | None = None
     events_per_run: int = 5000
-    carried: CarriedState | None = None  # set when the conversion continues as a new run
+    carried: RegistrationState | None = None  # set when the conversion continues as a new run
 
 
 @workflow.defn(name="LegacyConversion")
@@ -71,10 +71,10 @@ class LegacyConversion(Phases):
     def __init__(self, inp: ConversionInput) -> None:
         req = inp.request
         self.input = inp
-        self.brand_name, self.mobile_number, self.vertical = req.brand_name, req.mobile_number, req.vertical
         self._campaign_done = False
         self._init_state(workflow_id=workflow.info().workflow_id, isv_customer_id=req.isv_customer_id,
-                         flow="legacy", timings=req.timings, subaccount_sid=req.subaccount_sid,
+                         flow="legacy", details={"brand_name": req.brand_name, "mobile_number": req.mobile_number,
+                                                 "vertical": req.vertical}, timings=req.timings, subaccount_sid=req.subaccount_sid,
                          campaign=req.campaign, events_per_run=inp.events_per_run, carried=inp.carried)
         self.status.sids.trust_bundle = req.trust_bundle_sid
         self.status.sids.brand = req.brand_sid
@@ -90,12 +90,12 @@ class LegacyConversion(Phases):
         if resume is None:
             await self._check_preconditions()
             await self._complete_trust_bundle()
-            self._registered_at = await self._update_legacy_brand()
-        assert self._registered_at is not None
+            self.state.registered_at = await self._update_legacy_brand()
+        assert self.state.registered_at is not None
         if resume in (None, "brand_review"):
             await self._brand_approved()
         if resume != "campaign":
-            await self._otp_verified(self._registered_at)
+            await self._otp_verified()
             if req.campaign is None or req.messaging_service is None:
                 self._note("no campaign requested")
                 return
@@ -113,23 +113,30 @@ class LegacyConversion(Phases):
 
     # ---- what this flow carries and corrects: only the sole proprietor's details ----------------------
 
-    def _carry_details(self) -> dict[str, Any]:
-        return {"brand_name": self.brand_name, "mobile_number": self.mobile_number, "vertical": self.vertical}
+    # The sole proprietor's details as corrected so far (kept in the registration's state).
 
-    def _restore_details(self, details: dict[str, Any]) -> None:
-        self.brand_name, self.mobile_number, self.vertical = (
-            details["brand_name"], details["mobile_number"], details.get("vertical"))
+    @property
+    def brand_name(self) -> str:
+        return str(self.state.details["brand_name"])
 
-    def _next_run_input(self, carried: CarriedState) -> ConversionInput:
+    @property
+    def mobile_number(self) -> str:
+        return str(self.state.details["mobile_number"])
+
+    @property
+    def vertical(self) -> str | None:
+        return self.state.details.get("vertical")
+
+    def _next_run_input(self, carried: RegistrationState) -> ConversionInput:
         return self.input.model_copy(update={"carried": carried})
 
     def _identity_fields(self) -> list[str]:
         return list(SOLE_PROPRIETOR_CORRECTION_FIELDS)
 
     def _apply_identity(self, correction: Correction) -> None:
-        self.brand_name = correction.brand_name or self.brand_name
-        self.mobile_number = correction.mobile_number or self.mobile_number
-        self.vertical = correction.vertical or self.vertical
+        self.state.details = {"brand_name": correction.brand_name or self.brand_name,
+                              "mobile_number": correction.mobile_number or self.mobile_number,
+                              "vertical": correction.vertical or self.vertical}
 
     def _sole_proprietor_attributes(self) -> dict[str, Any]:
         return sole_proprietor_attributes(self.brand_name, self.mobile_number, self.vertical)

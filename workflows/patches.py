@@ -13,7 +13,7 @@ FAILURE_PATHS = "failure-paths-ways-forward"
 # refusing every later action.
 OTP_REQUEST_ANSWERED = "otp-resend-request-answered-when-verified"
 
-# Long waits continue as new runs, carrying the registration's state (CarriedState).
+# Long waits continue as new runs, carrying the registration's state (RegistrationState).
 CONTINUE_AS_NEW = "continue-as-new-in-long-waits"
 
 # No OTP re-send once the 30-day deadline has passed: the OTP expires and a person decides.
@@ -34,7 +34,7 @@ BUNDLE_CALLBACKS_CONFIRMED = "bundle-callbacks-confirmed-by-a-fetch"
 RESEND_ANSWERED_WHEN_PARKED = "otp-resend-request-answered-when-parked"
 
 # Brand review, campaign vetting and the waits for a person (NEEDS_ATTENTION, OTP_EXPIRED)
-# continue as new too, resuming at their step (CarriedState.resume).
+# continue as new too, resuming at their step (RegistrationState.resume).
 CONTINUE_AS_NEW_IN_EVERY_LONG_WAIT = "continue-as-new-in-reviews-and-waits-for-a-person"
 
 # A correction resubmits the customer profile, then the trust bundle, each only once the one before

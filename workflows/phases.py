@@ -53,7 +53,7 @@ class Phases(BundleSteps):
         self.status.statuses.brand = brand.status
         self.status.statuses.identity = brand.identity_status
         if brand.errors:
-            self._brand_errors = list(brand.errors)
+            self.state.brand_errors = list(brand.errors)
         self._publish()
 
     async def _brand_approved(self) -> None:
@@ -79,7 +79,7 @@ class Phases(BundleSteps):
         """Park once for a state only a person can resolve; 'retry' fetches the brand once.
         ``resume``: the step that parks here (brand review; else the OTP wait)."""
         brand_status = self.status.statuses.brand or "unknown"
-        errors = list(self._brand_errors)
+        errors = list(self.state.brand_errors)
         await self._attention(Problem(
             source="brand", summary=f"brand is {brand_status}", errors=errors, explanations=explanations(errors),
             accepts=["retry", "end"],
@@ -89,8 +89,8 @@ class Phases(BundleSteps):
         await self._fetch_brand("fetch brand status again")
 
     async def _brand_failed(self) -> None:
-        errors = list(self._brand_errors)
-        rejections = [f"{k.replace('_', ' ')} rejected: {r}" for k, r in self._bundle_failure.items()]
+        errors = list(self.state.brand_errors)
+        rejections = [f"{k.replace('_', ' ')} rejected: {r}" for k, r in self.state.bundle_failure.items()]
         summary = "brand FAILED: " + (visibility.reasons([e.message for e in errors] + rejections) or "no reason given")
         left = MAX_BRAND_UPDATES - self.status.brand_updates_used
         if left <= 0:
@@ -149,8 +149,8 @@ class Phases(BundleSteps):
                 await self._remediate(correction)
                 continue
             self.status.brand_updates_used += 1
-            self._brand_errors = []
-            self._bundle_failure.clear()
+            self.state.brand_errors = []
+            self.state.bundle_failure.clear()
             self._apply_brand(brand)
             self._note(f"brand updated ({self.status.brand_updates_used} of {MAX_BRAND_UPDATES}), now {brand.status}")
             self._answer_correction_as_before()
@@ -162,13 +162,14 @@ class Phases(BundleSteps):
     def _verified(self) -> bool:
         return self.status.statuses.identity in VERIFIED
 
-    async def _otp_verified(self, registered_at: datetime) -> None:
+    async def _otp_verified(self) -> None:
         """The customer must reply YES to the OTP: re-send every otp_resend_interval, watch the
         otp_deadline from brand registration, let an operator decide when it passes. A brand that
         leaves APPROVED meanwhile is not sent OTPs: a state only a person can resolve is parked,
         any other goes back to the brand review (FAILED: corrected and updated) first."""
         otp = self.status.otp
-        self._registered_at = registered_at
+        registered_at = self.state.registered_at
+        assert registered_at is not None, "the OTP follows the brand's registration"
         if self._verified():
             # The customer answered (the webhook said so) before the workflow got here.
             otp.sent = max(otp.sent, 1)  # the first OTP goes out when the brand is approved
@@ -178,7 +179,7 @@ class Phases(BundleSteps):
         if self.carried is None:
             self._enter(Phase.OTP_VERIFICATION, "brand approved: OTP sent to the customer's mobile number")
         else:
-            self._enter(Phase.OTP_VERIFICATION, f"run {self._runs}: still waiting for the OTP")
+            self._enter(Phase.OTP_VERIFICATION, f"run {self.state.runs}: still waiting for the OTP")
         now = workflow.now()
         otp.sent, otp.last_sent_at = max(otp.sent, 1), otp.last_sent_at or now
         otp.deadline_at = otp.deadline_at or registered_at + self.timings.otp_deadline
@@ -187,7 +188,7 @@ class Phases(BundleSteps):
         self.status.waiting_for = "the customer to reply YES to the OTP"
 
         while not self._verified():
-            self._continue_as_new_if_due(registered_at)
+            self._continue_as_new_if_due()
             assert otp.last_sent_at is not None and otp.deadline_at is not None
             otp.next_resend_at = otp.last_sent_at + self.timings.otp_resend_interval
             brand_status = self.status.statuses.brand
@@ -304,7 +305,7 @@ class Phases(BundleSteps):
         """Create the messaging service and the campaign (what is not made yet: a continued run
         resumes here with the campaign made) and follow its vetting."""
         self._enter(Phase.CAMPAIGN, "creating the campaign" if self.status.sids.campaign is None
-                    else f"run {self._runs}: following the campaign")
+                    else f"run {self.state.runs}: following the campaign")
         sids, acct = self.status.sids, self.subaccount_sid
         if sids.messaging_service is None:
             if service.existing_sid:
@@ -341,7 +342,7 @@ class Phases(BundleSteps):
             campaign_status = self.status.statuses.campaign
             if campaign_status == "VERIFIED":
                 break
-            errors = list(self._campaign_errors)
+            errors = list(self.state.campaign_errors)
             summary = f"campaign {campaign_status}: " + ("; ".join(described(e) for e in errors) or "no reason given")
             if not workflow.patched(FAILURE_PATHS):
                 self.status.problem = Problem(source="campaign", at=workflow.now(), summary=summary, errors=errors,
@@ -370,11 +371,11 @@ class Phases(BundleSteps):
 
     async def _create_campaign(self) -> None:
         sids = self.status.sids
-        assert self.campaign is not None and sids.messaging_service and sids.brand
+        assert self.state.campaign is not None and sids.messaging_service and sids.brand
         created = await self._call(
             Call.CREATE_CAMPAIGN,
             CreateCampaign(subaccount_sid=self.subaccount_sid, messaging_service_sid=sids.messaging_service,
-                           brand_sid=sids.brand, campaign=self.campaign.to_twilio_kwargs()),
+                           brand_sid=sids.brand, campaign=self.state.campaign.to_twilio_kwargs()),
             CampaignState, "create the sole proprietor campaign",
         )
         sids.campaign = created.sid
@@ -385,15 +386,15 @@ class Phases(BundleSteps):
         """Edit and resubmit the FAILED campaign (UpdateUsAppToPerson, Twilio's required fields in
         full). When the update cannot carry the change (opt-in/out/help details) or Twilio will
         not edit it, delete the campaign, then create it again: never two live campaigns."""
-        assert self.campaign is not None and correction.campaign is not None
+        assert self.state.campaign is not None and correction.campaign is not None
         changed = set(correction.campaign.model_dump(exclude_none=True))
-        self.campaign = merge_campaign(self.campaign, correction.campaign)
-        self._campaign_errors = []
+        self.state.campaign = merge_campaign(self.state.campaign, correction.campaign)
+        self.state.campaign_errors = []
         if changed <= CampaignDetails.UPDATABLE:
             try:
                 state = await self._call(
                     Call.UPDATE_CAMPAIGN,
-                    UpdateCampaign(**self._campaign_ref().model_dump(), campaign=self.campaign.to_twilio_update_kwargs()),
+                    UpdateCampaign(**self._campaign_ref().model_dump(), campaign=self.state.campaign.to_twilio_update_kwargs()),
                     CampaignState, "edit and resubmit the campaign", refusable=_update_unsupported,
                 )
                 self._apply_campaign(state)
@@ -415,5 +416,5 @@ class Phases(BundleSteps):
     def _apply_campaign(self, campaign: CampaignState) -> None:
         self.status.statuses.campaign = campaign.status
         if campaign.errors:
-            self._campaign_errors = list(campaign.errors)
+            self.state.campaign_errors = list(campaign.errors)
         self._publish()

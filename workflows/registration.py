@@ -21,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
         SOLE_PROPRIETOR_END_USER_TYPE, SOLE_PROPRIETOR_TRUST_POLICY_SID,
         STARTER_PROFILE_END_USER_TYPE, STARTER_PROFILE_POLICY_SID,
     )
-    from a2p.progress import CarriedState, Phase, RegistrationStatus
+    from a2p.progress import RegistrationState, Phase, RegistrationStatus
     from a2p.requests import (
         SOLE_PROPRIETOR_CORRECTION_FIELDS, STARTER_CORRECTION_FIELDS, Correction, CustomerIdentity,
         RegistrationRequest,
@@ -41,7 +41,7 @@ class RegistrationInput(BaseModel):
     primary_customer_profile_sid: str
     status_callback_url: str | None = None
     events_per_run: int = 5000
-    carried: CarriedState | None = None  # set when the registration continues as a new run
+    carried: RegistrationState | None = None  # set when the registration continues as a new run
 
 
 def starter_attributes(c: CustomerIdentity) -> dict[str, Any]:
@@ -55,9 +55,8 @@ class NewRegistration(Phases):
     def __init__(self, inp: RegistrationInput) -> None:
         req = inp.request
         self.input = inp
-        self.identity: CustomerIdentity = req.customer  # as corrected so far
         self._init_state(workflow_id=workflow.info().workflow_id, isv_customer_id=req.isv_customer_id,
-                         flow="new", timings=req.timings, subaccount_sid=req.subaccount_sid,
+                         flow="new", details=req.customer.model_dump(mode="json"), timings=req.timings, subaccount_sid=req.subaccount_sid,
                          campaign=req.campaign, events_per_run=inp.events_per_run, carried=inp.carried)
 
     @workflow.run
@@ -71,15 +70,15 @@ class NewRegistration(Phases):
         if resume is None:
             await self._customer_profile()
             await self._trust_bundle()
-            self._registered_at = await self._register_brand()
-        assert self._registered_at is not None
+            self.state.registered_at = await self._register_brand()
+        assert self.state.registered_at is not None
         if resume in (None, "brand_review"):
             await self._brand_approved()
             if req.mock_brand:
                 self._note("mock brand approved: mock brands get no OTP and no campaign")
                 return
         if resume != "campaign":
-            await self._otp_verified(self._registered_at)
+            await self._otp_verified()
         await self._campaign(req.messaging_service)
 
     def _name(self, what: str) -> str:
@@ -87,13 +86,16 @@ class NewRegistration(Phases):
 
     # ---- what this flow carries and corrects ------------------------------------------------------
 
-    def _carry_details(self) -> dict[str, Any]:
-        return self.identity.model_dump(mode="json")
+    @property
+    def identity(self) -> CustomerIdentity:
+        """The customer's details as corrected so far (kept in the registration's state)."""
+        return CustomerIdentity.model_validate(self.state.details)
 
-    def _restore_details(self, details: dict[str, Any]) -> None:
-        self.identity = CustomerIdentity.model_validate(details)
+    @identity.setter
+    def identity(self, identity: CustomerIdentity) -> None:
+        self.state.details = identity.model_dump(mode="json")
 
-    def _next_run_input(self, carried: CarriedState) -> RegistrationInput:
+    def _next_run_input(self, carried: RegistrationState) -> RegistrationInput:
         return self.input.model_copy(update={"carried": carried})
 
     def _identity_fields(self) -> list[str]:
