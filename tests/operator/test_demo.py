@@ -157,7 +157,9 @@ def test_ctrl_c_during_a_registration_stops_every_process_and_the_next_run_start
     listed = eventually_sync(lambda: [r["workflow_id"] for r in json.loads(a2p(env, "list", "--json").stdout)],
                              30, "the registration listed (visibility lags a moment)", until=lambda ids: own in ids)
     assert listed == [own]
-    counts = json.loads(a2p(env, "list", "--counts", "--json").stdout)
+    counted = eventually_sync(lambda: a2p(env, "list", "--counts", "--json"), 30, "the counts per phase",
+                              until=lambda done: done.returncode == 0)
+    counts = json.loads(counted.stdout)
     assert counts["total"] == 1 and counts["counts"]["NEEDS_ATTENTION"] == 0, counts
     assert second.process.wait(180) == 0, second.output()[-3000:]
     out = second.output()
