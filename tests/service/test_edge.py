@@ -12,6 +12,7 @@ import base64
 import contextlib
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 import httpx
@@ -60,6 +61,19 @@ def rss() -> int:
         return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmRSS:"))
 
 
+async def answered_while_sending(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                                 send: Callable[[], Awaitable[None]]) -> int:
+    """Stream a request's body (``send``) while reading the answer: its status (the service may
+    answer and close before it has read all of it)."""
+    sender = asyncio.create_task(send())
+    try:
+        status_line = await asyncio.wait_for(reader.readline(), 30)
+    finally:
+        sender.cancel()
+        writer.close()
+    return int(status_line.split()[1])
+
+
 async def upload(url: str, path: str, headers: dict[str, str], total: int, *, chunked: bool = False) -> tuple[int, int]:
     """POST ``total`` bytes to ``path`` over a raw connection, streaming them while reading the
     answer: (status, bytes the service let us send before it answered and closed)."""
@@ -82,13 +96,7 @@ async def upload(url: str, path: str, headers: dict[str, str], total: int, *, ch
         except (ConnectionError, OSError):
             pass
 
-    sender = asyncio.create_task(send())
-    try:
-        status_line = await asyncio.wait_for(reader.readline(), 30)
-    finally:
-        sender.cancel()
-        writer.close()
-    return int(status_line.split()[1]), sent
+    return await answered_while_sending(reader, writer, send), sent
 
 
 # ---- 1. limits and credentials before work ---------------------------------------------------------
@@ -150,13 +158,7 @@ async def send_raw(url: str, path: str, headers: dict[str, str], body: bytes) ->
                 writer.write(body[at:at + 65536])
                 await writer.drain()
 
-    sender = asyncio.create_task(send())
-    try:
-        status_line = await asyncio.wait_for(reader.readline(), 30)
-    finally:
-        sender.cancel()
-        writer.close()
-    return int(status_line.split()[1])
+    return await answered_while_sending(reader, writer, send)
 
 
 async def test_forged_event_signatures_are_refused_without_reading_or_parsing_the_body(stack):

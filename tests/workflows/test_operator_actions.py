@@ -153,15 +153,20 @@ async def test_every_action_answers_with_the_status_after_its_effect(client, ts_
     assert (await registrations.final_status(client, wid)).phase == Phase.CANCELLED
 
 
-async def test_resend_otp_answers_once_the_otp_went_out(client, ts_settings, ts_queue, fake):
-    # No automatic re-send within the test's (virtual) days: only the operator's.
+async def started_with_only_operator_resends(client, ts_settings, ts_queue, fake):
+    """A registration that makes no automatic OTP re-send within the test's (virtual) days, and
+    whose customer never answers: only the operator's re-sends go out. (workflow id, its account)"""
     timings = Timings(otp_resend_interval=timedelta(days=1000), otp_deadline=timedelta(days=1001),
                       poll_initial=timedelta(hours=6), poll_max=timedelta(days=1))
     request = new_request(timings=timings)
     account = fake.account(request.workflow_id)
     account.verify_after_resends = None
     await registrations.start_registration(client, ts_settings, request, task_queue=ts_queue)
-    wid = request.workflow_id
+    return request.workflow_id, account
+
+
+async def test_resend_otp_answers_once_the_otp_went_out(client, ts_settings, ts_queue, fake):
+    wid, account = await started_with_only_operator_resends(client, ts_settings, ts_queue, fake)
     before = await wait_phase(client, wid, Phase.OTP_VERIFICATION)
 
     status = await registrations.resend_otp(client, wid)
@@ -267,14 +272,7 @@ async def updates_accepted(client, wid: str) -> int:
 
 async def test_a_resend_requested_as_the_brand_turns_out_suspended_is_refused_and_blocks_nothing(
         client, ts_settings, ts_queue, fake):
-    # No automatic re-send within the test's (virtual) days: only the operator's.
-    timings = Timings(otp_resend_interval=timedelta(days=1000), otp_deadline=timedelta(days=1001),
-                      poll_initial=timedelta(hours=6), poll_max=timedelta(days=1))
-    request = new_request(timings=timings)
-    account = fake.account(request.workflow_id)
-    account.verify_after_resends = None
-    await registrations.start_registration(client, ts_settings, request, task_queue=ts_queue)
-    wid = request.workflow_id
+    wid, account = await started_with_only_operator_resends(client, ts_settings, ts_queue, fake)
     await wait_phase(client, wid, Phase.OTP_VERIFICATION)
 
     # Twilio Support suspends the brand; the next status poll finds it. While that poll is in
