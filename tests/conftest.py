@@ -22,7 +22,7 @@ def pytest_configure(config: pytest.Config) -> None:
 # The suite runs on several pytest-xdist workers (pyproject.toml: -n, --dist loadgroup). Each group
 # runs on one worker, its tests one after another, and the groups start first (they are the
 # longest). The reliability suites load the CPU on purpose (hundreds of registrations, faults,
-# killed or held workers): the 100-registration fault run, the kill and restart runs, and the rest
+# killed or held workers): the fault run, the kill and restart runs, and the rest
 # make three groups, so that no two of one kind share the CPU. The operator's demo prefers fixed
 # ports (7233, 8233, 8080): its tests must not run side by side. The first matching prefix wins.
 SERIAL_GROUPS = {

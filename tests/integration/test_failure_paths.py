@@ -32,7 +32,8 @@ from a2p.timings import Timings
 from infra.settings import Settings
 from sandbox.testing import SandboxControl
 from starter import registrations
-from tests.factories import answer_otp, eventually, record_history, wait_phase, wait_until
+from tests import factories
+from tests.factories import answer_otp, eventually, record_history
 from tests.integration.conftest import FAST, Customer, new_customer
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -48,6 +49,19 @@ BRAND_CREATE, BRAND_UPDATE = "POST /v1/a2p/BrandRegistrations", "POST /v1/a2p/Br
 BRAND_FETCH, SMS_OTP = "GET /v1/a2p/BrandRegistrations/{Sid}", "POST /v1/a2p/BrandRegistrations/{Sid}/SmsOtp"
 CAMPAIGN_CREATE = "POST /v1/Services/{Sid}/Compliance/Usa2p"
 CAMPAIGN_UPDATE, CAMPAIGN_DELETE = f"{CAMPAIGN_CREATE}/{{Sid}}", "DELETE /v1/Services/{Sid}/Compliance/Usa2p/{Sid}"
+
+
+# Fifteen customers side by side, beside the rest of the suite on two cores: each wait has room for
+# a machine that is busy (the scenarios' timings are compressed, not their load).
+SIDE_BY_SIDE_TIMEOUT = 180
+
+
+async def wait_phase(client, wid, phase, timeout: float = SIDE_BY_SIDE_TIMEOUT) -> RegistrationStatus:
+    return await factories.wait_phase(client, wid, phase, timeout)
+
+
+async def wait_until(client, wid, predicate, timeout: float = SIDE_BY_SIDE_TIMEOUT, what: str = "condition"):
+    return await factories.wait_until(client, wid, predicate, timeout, what)
 
 
 async def start(client, settings, task_queue, request) -> str:

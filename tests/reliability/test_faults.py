@@ -214,7 +214,7 @@ FAULT_BUDGET_SECONDS = float(os.environ.get("A2P_FAULT_BUDGET_SECONDS", "240"))
 async def test_faulty_twilio_never_duplicates_or_loses_a_registration(temporal_env):
     """Twilio drops 10% of create/update responses after committing them, answers 5% with 429 and
     5% with 500: every registration completes, and exactly one of each resource exists."""
-    count = int(os.environ.get("A2P_FAULT_REGISTRATIONS", "100"))
+    count = int(os.environ.get("A2P_FAULT_REGISTRATIONS", "50"))
     subaccounts = os.environ.get("A2P_FAULT_SUBACCOUNTS", "1") != "0"  # 0: all customers in the parent account
     budget = FAULT_BUDGET_SECONDS
     client = temporal_env.client
