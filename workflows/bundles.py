@@ -129,6 +129,15 @@ class BundleSteps(RegistrationBase):
         self._publish()
         return state
 
+    async def _no_known_rejection(self) -> None:
+        """Right before the brand is registered or updated: nothing is sent to TCR while a bundle is
+        known twilio-rejected (a status callback still being confirmed is waited for first) — a
+        correction fixes it first."""
+        await self._callbacks_confirmed()
+        if any(getattr(self.status.statuses, k) == "twilio-rejected" for k in self._created()) \
+                and workflow.patched(FAILURE_PATHS):
+            await self._check_bundles(self._created(), fetch=False)
+
     async def _check_bundles(self, kinds: list[BundleKind], *, fetch: bool = True) -> bool:
         """After the settle wait (``fetch``: read the bundles first) or right before the brand is
         registered or updated (the newest known statuses, webhook or fetch): nothing goes on while

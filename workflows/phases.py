@@ -119,10 +119,7 @@ class Phases(BundleSteps):
         """Send the brand to TCR again (a POST with no body; one of its 3 updates) — only once no
         bundle is known rejected. Twilio's refusals each have their way forward."""
         while True:
-            await self._callbacks_confirmed()
-            if any(getattr(self.status.statuses, k) == "twilio-rejected" for k in self._created()) \
-                    and workflow.patched(FAILURE_PATHS):
-                await self._check_bundles(self._created(), fetch=False)
+            await self._no_known_rejection()
             try:
                 brand = await self._call(
                     Call.UPDATE_BRAND, self._brand_ref(), BrandState,

@@ -27,7 +27,6 @@ with workflow.unsafe.imports_passed_through():
         RegistrationRequest,
     )
 
-from workflows.patches import FAILURE_PATHS
 from workflows.bundles import sole_proprietor_attributes
 from workflows.phases import Phases
 
@@ -184,11 +183,7 @@ class NewRegistration(Phases):
 
     async def _register_brand(self) -> datetime:
         sids = self.status.sids
-        await self._callbacks_confirmed()
-        if any(getattr(self.status.statuses, k) == "twilio-rejected" for k in self._created()) \
-                and workflow.patched(FAILURE_PATHS):
-            # A rejection known by now (a webhook during the trust bundle phase): fix it first.
-            await self._check_bundles(self._created(), fetch=False)
+        await self._no_known_rejection()  # e.g. a rejection webhook during the trust bundle phase
         self._enter(Phase.BRAND_REVIEW, "registering the brand")
         brand = await self._call(Call.REGISTER_BRAND, RegisterBrand(
             subaccount_sid=self.subaccount_sid, customer_profile_sid=sids.customer_profile,
