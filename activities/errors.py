@@ -25,6 +25,7 @@ from twilio.base.exceptions import TwilioRestException
 
 from a2p.calls import Call, ErrorType, TwilioError
 from a2p.constants import explain
+from activities.attempt import heartbeating
 from activities.twilio_client import RETRY_AFTER
 
 REJECTED, RATE_LIMITED, UNAVAILABLE = ErrorType.REJECTED, ErrorType.RATE_LIMITED, ErrorType.UNAVAILABLE
@@ -56,26 +57,6 @@ def to_activity_error(exc: BaseException) -> ApplicationError:
             non_retryable=True,
         )
     return ApplicationError(f"Twilio unreachable: {type(exc).__name__}: {exc}", type=str(UNAVAILABLE))
-
-
-async def heartbeating(call: Awaitable[R]) -> R:
-    """Await ``call`` while telling Temporal, every tenth of the activity's heartbeat timeout, that
-    it is alive. Temporal's answer to a heartbeat carries a cancel (or says the registration has
-    ended): the SDK then cancels this task, and with it the HTTP request in flight."""
-    timeout = activity.info().heartbeat_timeout
-    if not timeout:  # scheduled before calls heartbeat
-        return await call
-
-    async def beat() -> None:
-        while True:
-            await asyncio.sleep(timeout.total_seconds() / 10)
-            activity.heartbeat()
-
-    beats = asyncio.create_task(beat())
-    try:
-        return await call
-    finally:
-        beats.cancel()
 
 
 def twilio_call(name: Call) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:

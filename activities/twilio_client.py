@@ -18,6 +18,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 from a2p.metrics import TWILIO_CALLS, endpoint
+from activities.attempt import AttemptExpiring, time_left
 from infra.settings import Settings
 
 
@@ -31,8 +32,10 @@ class _AsyncHttpClient(AsyncTwilioHttpClient):
     """The SDK's aiohttp client, with its configured timeout applied to every request (the SDK
     passes ``timeout=None`` per request, which would mean aiohttp's 5-minute default), at most
     ``max_concurrent`` requests in flight per account (Twilio answers 429 beyond its concurrency
-    limit: waiting here costs less than a 429 and its backoff), and a 429's Retry-After remembered
-    for the retry policy."""
+    limit: waiting here costs less than a 429 and its backoff), sent only while the activity attempt
+    making it lives on at Temporal and awaited no longer (activities/attempt.py: a retry's look for
+    an earlier attempt's resource must not race a request still on its way), and a 429's
+    Retry-After remembered for the retry policy."""
 
     def __init__(self, *, timeout: float, max_concurrent: int | None = None) -> None:
         super().__init__(timeout=timeout)
@@ -50,7 +53,13 @@ class _AsyncHttpClient(AsyncTwilioHttpClient):
     async def request(self, method: str, url: str, *args: Any, timeout: float | None = None, **kwargs: Any):  # type: ignore[override]
         try:
             async with self._slot(kwargs.get("auth")):
-                response = await super().request(method, url, *args, timeout=timeout or self.timeout, **kwargs)
+                timeout = timeout or self.timeout
+                if (left := time_left()) is not None:  # in an activity attempt: see activities/attempt.py
+                    timeout = min(timeout, left)
+                response = await super().request(method, url, *args, timeout=timeout, **kwargs)
+        except AttemptExpiring:
+            _count(method, url, "not_sent")
+            raise
         except asyncio.CancelledError:  # the call was cancelled (its registration's cancel, a shutdown)
             _count(method, url, "cancelled")
             raise

@@ -33,7 +33,8 @@ from a2p.calls import (
     RequirementFailure, TwilioError, UpdateAddress, UpdateBundle, UpdateCampaign, UpdateEndUser,
 )
 from a2p.constants import SOLE_PROPRIETOR_END_USER_TYPE
-from activities.errors import heartbeating, to_activity_error
+from activities.attempt import heartbeating
+from activities.errors import to_activity_error
 
 _sids = itertools.count(1)
 
