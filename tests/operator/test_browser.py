@@ -39,9 +39,14 @@ def shots(tmp_path: Path) -> Path:
 
 
 def offline_page(browser):
-    """A page that can reach only this machine: every other request is refused and recorded."""
+    """A page that can reach only this machine: every other request is refused and recorded (and so
+    are the page's script errors and failed requests, for :func:`shown`'s failure message)."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     outside: list[str] = []
+    page.troubles = []  # type: ignore[attr-defined]
+    page.on("pageerror", lambda e: page.troubles.append(f"script error: {e}"))
+    page.on("console", lambda m: page.troubles.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    page.on("requestfailed", lambda r: page.troubles.append(f"request failed: {r.url} {r.failure}"))
 
     def route(r):
         if urlparse(r.request.url).hostname in ("127.0.0.1", "localhost"):
@@ -52,6 +57,19 @@ def offline_page(browser):
 
     page.route("**/*", route)
     return page, outside
+
+
+def shown(page, locator, timeout_ms: int, shot: Path) -> None:
+    """Wait until ``locator`` is visible; if it never is, fail with what the page showed instead
+    (its text, script errors, failed requests) and a screenshot."""
+    try:
+        locator.wait_for(timeout=timeout_ms)
+    except Exception as exc:  # noqa: BLE001 - Playwright's TimeoutError: say what was there instead
+        page.screenshot(path=str(shot))
+        text = page.inner_text("body", timeout=5_000)[:600] if page.locator("body").count() else ""
+        troubles = getattr(page, "troubles", [])
+        raise AssertionError(f"{locator} not shown in {timeout_ms / 1000:.0f} s at {page.url}; the page showed "
+                             f"{text!r}; troubles: {troubles}; screenshot {shot}") from exc
 
 
 def frame_texts(page) -> list[str]:
@@ -80,14 +98,17 @@ def test_api_docs_list_the_operations_with_no_network_but_loopback(kept_up_demo,
     url = kept_up_demo.value(r"service   (http://\S+)")
     page, outside = offline_page(browser)
     page.goto(f"{url}/docs")
-    page.locator(".opblock").first.wait_for(timeout=30_000)
+    shown(page, page.locator(".opblock").first, 60_000, shots(tmp_path) / "docs-failed.png")
     assert page.locator(".opblock").count() >= 12
     assert page.get_by_text("/v1/registrations/counts", exact=True).is_visible()
     assert page.get_by_text("Start Registration").is_visible()
     page.screenshot(path=str(shots(tmp_path) / "docs.png"))
 
     page.goto(f"{url}/redoc")
-    page.get_by_role("heading", name="Count registrations per phase").wait_for(timeout=30_000)
+    # ReDoc renders the whole document in the page's one thread. Beside the rest of the suite it
+    # once did not show this within 30 s; should it fail again, the message says what it showed.
+    shown(page, page.get_by_role("heading", name="Count registrations per phase"), 90_000,
+          shots(tmp_path) / "redoc-failed.png")
     assert page.get_by_role("heading", name="Start Registration").is_visible()
     page.screenshot(path=str(shots(tmp_path) / "redoc.png"))
     assert outside == []  # neither page asked for anything off this machine (fonts, scripts, workers)
