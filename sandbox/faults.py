@@ -103,21 +103,24 @@ class Faults:
 class Stats:
     """Requests by endpoint and status, in all and per authenticating account (the Basic auth
     username: a customer's subaccount when the product acts for it); and each account's requests in
-    the order they were answered (the last :attr:`LOG_LENGTH`)."""
+    the order they were answered, with when each was received and answered (sandbox clock, epoch
+seconds; the last :attr:`LOG_LENGTH`)."""
 
     LOG_LENGTH = 2000
 
     def __init__(self) -> None:
         self.requests: dict[str, Counter[str]] = defaultdict(Counter)
         self.by_account: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
-        self.logs: dict[str, deque[tuple[str, str, int]]] = defaultdict(lambda: deque(maxlen=self.LOG_LENGTH))
+        self.logs: dict[str, deque[tuple[str, str, int, float, float]]] = defaultdict(
+            lambda: deque(maxlen=self.LOG_LENGTH))
 
-    def record(self, method: str, path: str, status: int, account: str | None = None) -> None:
+    def record(self, method: str, path: str, status: int, account: str | None = None,
+               received: float = 0.0, answered: float = 0.0) -> None:
         key = f"{method} {path_template(path)}"
         self.requests[key][str(status)] += 1
         if account:
             self.by_account[account][key][str(status)] += 1
-            self.logs[account].append((method, path, status))
+            self.logs[account].append((method, path, status, received, answered))
 
     def clear(self) -> None:
         self.requests.clear()
@@ -125,8 +128,9 @@ class Stats:
         self.logs.clear()
 
     def log(self, account: str) -> list[dict[str, Any]]:
-        return [{"endpoint": f"{method} {path_template(path)}", "path": path, "status": status}
-                for method, path, status in self.logs.get(account, ())]
+        return [{"endpoint": f"{method} {path_template(path)}", "path": path, "status": status,
+                 "received": round(received, 3), "answered": round(answered, 3)}
+                for method, path, status, received, answered in self.logs.get(account, ())]
 
     def snapshot(self, account: str | None = None) -> dict[str, dict[str, int]]:
         requests = self.requests if account is None else self.by_account.get(account, {})
@@ -179,13 +183,14 @@ class FaultMiddleware:
         credentials = basic_auth(dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1"))
         account = credentials[0] if credentials else None
         cfg = self.sb.faults.config_for(account)
+        received = self.sb.now()
         try:
             if not Faults.applies(cfg, method, path):
                 await self.app(scope, receive, counting_send)
                 return
             await self._faulty(scope, receive, counting_send, method, cfg, account or "-")
         finally:
-            self.sb.stats.record(method, path, status["code"], account)
+            self.sb.stats.record(method, path, status["code"], account, received, self.sb.now())
 
     async def _faulty(self, scope: dict, receive: Any, send: Any, method: str, cfg: FaultConfig, account: str) -> None:
         faults = self.sb.faults

@@ -170,7 +170,8 @@ class _ControlAPI:
 
     def requests(self, account_sid: str) -> Any:
         """The requests ``account_sid`` authenticated, in the order answered:
-        ``{account_sid, requests: [{endpoint: "POST /v1/CustomerProfiles/{Sid}", path, status}]}``."""
+        ``{account_sid, requests: [{endpoint: "POST /v1/CustomerProfiles/{Sid}", path, status, received,
+        answered}]}`` (the times in epoch seconds of the sandbox clock)."""
         return self._call("GET", "/sandbox/requests", params={"account_sid": account_sid})
 
     def account_config(self, account_sid: str) -> Any:

@@ -204,7 +204,11 @@ async def assert_exactly_one_each(control: SandboxControl, requests: list[Regist
             mine["brands"] = [x for x in found["brands"] if x["customer_profile_bundle_sid"] in profiles]
             mine["campaigns"] = [x for x in found["campaigns"] if x["messaging_service_sid"] in services]
         for kind in KINDS:
-            assert len(mine[kind]) == 1, (r.isv_customer_id, kind, [x["sid"] for x in mine[kind]])
+            if len(mine[kind]) != 1:
+                # Say how it came about: the customer's requests to Twilio in order, and each copy's creation.
+                made = [(x["sid"], x.get("date_created")) for x in mine[kind]]
+                log = (await control.requests(r.subaccount_sid))["requests"] if r.subaccount_sid else "(parent account)"
+                raise AssertionError(f"{r.isv_customer_id}: {len(made)} {kind}, not 1: {made}; its requests: {log}")
 
 
 FAULT_BUDGET_SECONDS = float(os.environ.get("A2P_FAULT_BUDGET_SECONDS", "240"))

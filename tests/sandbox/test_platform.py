@@ -154,6 +154,8 @@ async def test_faults_and_request_log_of_one_account(sandbox, control, account):
     log = (await control.requests(account.sid))["requests"]
     assert [(r["endpoint"], r["status"]) for r in log] == [
         ("POST /v1/EndUsers", 500), ("GET /v1/EndUsers", 200), ("POST /v1/EndUsers", 201)]
+    answered = [r["answered"] for r in log]  # when each was received and answered, on the sandbox clock
+    assert all(0 < r["received"] <= r["answered"] for r in log) and answered == sorted(answered)
     assert [r["endpoint"] for r in (await control.requests(other["sid"]))["requests"]] == ["POST /v1/EndUsers"]
 
 
