@@ -10,10 +10,12 @@ not know that it was given up on until a heartbeat is answered. A worker whose e
 would otherwise send its create after the deadline — while, or after, the retry looked and found
 nothing: two bundles.
 
-So every Twilio request (activities/twilio_client.py) asks :func:`time_left` first: it is sent
-only while at least :func:`send_margin` of the attempt is left, and its answer is awaited no
-longer than the attempt lives. A request is therefore on its way at least the margin plus a retry
-interval before any retry can look. The deadline is Temporal's (the attempt's start time on
+So every Twilio request (activities/twilio_client.py) asks :func:`request_timeout` first: it is
+sent only while at least :func:`send_margin` of the attempt is left, and its answer is awaited
+until half a margin before the attempt ends, so that the activity itself reports a request with
+no answer and says when to retry it (activities/errors.py: a write, no sooner than as long again as
+it was given). A request is therefore on its way at least the margin plus a retry interval before
+any retry can look. The deadline is Temporal's (the attempt's start time on
 the server plus its start-to-close) read against this machine's clock: worker and server clocks
 are assumed synchronised (NTP) to well within the margin.
 """
@@ -54,28 +56,31 @@ def send_margin(start_to_close: float | None, heartbeat_timeout: float) -> float
     return min(max(1.0, min((start_to_close or 0.0) / 10, 3.0)), heartbeat_timeout / 2)
 
 
-def time_left() -> float | None:
-    """Seconds the current attempt lives on at Temporal — how long a request sent now may be
-    awaited — or None outside an attempt that heartbeats (a test's direct call, the service).
-    Raises :class:`AttemptExpiring` when less than the attempt's margin is left: send nothing."""
+def request_timeout(configured: float) -> float:
+    """How long a request sent now may be awaited: ``configured``, outside an attempt that
+    heartbeats (a test's direct call, the service); inside one, cut to end half a margin before
+    the attempt does, so that the activity itself reports a request that got no answer (and when
+    to retry, activities/errors.py). Raises :class:`AttemptExpiring` when less than a margin of
+    the attempt is left: send nothing."""
     attempt = _ATTEMPT.get()
     if attempt is None:
-        return None
-    left = attempt.last_beat + attempt.heartbeat_timeout - time.monotonic()
-    if attempt.deadline is not None:
-        left = min(left, attempt.deadline - time.time())
-    if left < attempt.margin:
+        return configured
+    # Heartbeats (every tenth of the timeout while the loop runs) renew the attempt: they bound
+    # whether it is alive now, the start-to-close how long it can last.
+    alive = attempt.last_beat + attempt.heartbeat_timeout - time.monotonic()
+    lasts = attempt.deadline - time.time() if attempt.deadline is not None else configured + attempt.margin
+    if min(alive, lasts) < attempt.margin:
         raise AttemptExpiring(
-            f"request not sent: {max(left, 0.0):.1f} s of this attempt left at Temporal, a request needs "
-            f"{attempt.margin:.1f} s (the retry looks for what an earlier attempt made before it creates)")
-    return left
+            f"request not sent: {max(min(alive, lasts), 0.0):.1f} s of this attempt left at Temporal, a request "
+            f"needs {attempt.margin:.1f} s (the retry looks for what an earlier attempt made before it creates)")
+    return min(configured, lasts - attempt.margin / 2)
 
 
 async def heartbeating(call: Awaitable[R]) -> R:
     """Await ``call`` while telling Temporal, every tenth of the activity's heartbeat timeout, that
     it is alive. Temporal's answer to a heartbeat carries a cancel (or says the registration has
     ended): the SDK then cancels this task, and with it the HTTP request in flight. Meanwhile
-    :func:`time_left` tells the call's requests how long the attempt lives."""
+    :func:`request_timeout` tells the call's requests how long the attempt lives."""
     info = activity.info()
     timeout = info.heartbeat_timeout
     if not timeout:  # scheduled before calls heartbeat

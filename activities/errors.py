@@ -4,6 +4,9 @@ retried.
 * 429 (error 20429): Twilio did not process the request; always safe to retry -> retryable.
 * 5xx, timeouts, dropped connections: the request may or may not have been processed -> retryable;
   the retry goes through the create activity's idempotent path (it looks before it creates).
+* a write (create, update, delete) that got no answer in time may still be on its way, or being
+  processed: it is retried no sooner than as long again as it was given, so that such a request
+  has usually landed before the retry looks for it (not always: Twilio takes no idempotency key).
 * any other 4xx: the request will never succeed as sent -> non-retryable, carrying Twilio's code
   and message so the workflow can tell a person what to fix.
 """
@@ -26,7 +29,7 @@ from twilio.base.exceptions import TwilioRestException
 from a2p.calls import Call, ErrorType, TwilioError
 from a2p.constants import explain
 from activities.attempt import heartbeating
-from activities.twilio_client import RETRY_AFTER
+from activities.twilio_client import RETRY_AFTER, UNANSWERED_WRITE
 
 REJECTED, RATE_LIMITED, UNAVAILABLE = ErrorType.REJECTED, ErrorType.RATE_LIMITED, ErrorType.UNAVAILABLE
 
@@ -56,6 +59,11 @@ def to_activity_error(exc: BaseException) -> ApplicationError:
             type=str(REJECTED),
             non_retryable=True,
         )
+    if isinstance(exc, asyncio.TimeoutError) and (given := UNANSWERED_WRITE.get()):
+        return ApplicationError(
+            f"Twilio did not answer a write within {given:.1f} s: retried after as long again, so that a request "
+            "Twilio is still processing has landed before the retry looks for it", type=str(UNAVAILABLE),
+            next_retry_delay=timedelta(seconds=given))
     return ApplicationError(f"Twilio unreachable: {type(exc).__name__}: {exc}", type=str(UNAVAILABLE))
 
 

@@ -18,7 +18,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 from a2p.metrics import TWILIO_CALLS, endpoint
-from activities.attempt import AttemptExpiring, time_left
+from activities.attempt import AttemptExpiring, request_timeout
 from infra.settings import Settings
 
 
@@ -26,6 +26,8 @@ from infra.settings import Settings
 # asyncio task, so this never leaks between concurrent activities). The SDK's exception does not
 # carry response headers; activities/errors.py reads this to honour Twilio's backoff.
 RETRY_AFTER: ContextVar[float | None] = ContextVar("twilio_retry_after", default=None)
+# How long the current activity's last write (create, update, delete) that got no answer was given.
+UNANSWERED_WRITE: ContextVar[float | None] = ContextVar("twilio_unanswered_write", default=None)
 
 
 class _AsyncHttpClient(AsyncTwilioHttpClient):
@@ -34,8 +36,8 @@ class _AsyncHttpClient(AsyncTwilioHttpClient):
     ``max_concurrent`` requests in flight per account (Twilio answers 429 beyond its concurrency
     limit: waiting here costs less than a 429 and its backoff), sent only while the activity attempt
     making it lives on at Temporal and awaited no longer (activities/attempt.py: a retry's look for
-    an earlier attempt's resource must not race a request still on its way), and a 429's
-    Retry-After remembered for the retry policy."""
+    an earlier attempt's resource must not race a request still on its way), and what the retry
+    policy needs remembered: a 429's Retry-After, how long a write that got no answer was given."""
 
     def __init__(self, *, timeout: float, max_concurrent: int | None = None) -> None:
         super().__init__(timeout=timeout)
@@ -53,12 +55,15 @@ class _AsyncHttpClient(AsyncTwilioHttpClient):
     async def request(self, method: str, url: str, *args: Any, timeout: float | None = None, **kwargs: Any):  # type: ignore[override]
         try:
             async with self._slot(kwargs.get("auth")):
-                timeout = timeout or self.timeout
-                if (left := time_left()) is not None:  # in an activity attempt: see activities/attempt.py
-                    timeout = min(timeout, left)
+                timeout = request_timeout(timeout or self.timeout)  # activities/attempt.py
                 response = await super().request(method, url, *args, timeout=timeout, **kwargs)
         except AttemptExpiring:
             _count(method, url, "not_sent")
+            raise
+        except asyncio.TimeoutError:
+            if method != "GET":  # a write with no answer may still be processed: see activities/errors.py
+                UNANSWERED_WRITE.set(timeout)
+            _count(method, url, "error")
             raise
         except asyncio.CancelledError:  # the call was cancelled (its registration's cancel, a shutdown)
             _count(method, url, "cancelled")

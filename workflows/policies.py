@@ -2,7 +2,8 @@
 
 Retries: 4xx rejections are never retried (the activity marks them non-retryable); 429s are
 retried after Twilio's Retry-After; 5xx/timeouts are retried, safely, because every create looks
-before it creates on a retry. An outage of Twilio is ridden out for hours (schedule-to-close)
+before it creates on a retry (a write that got no answer no sooner than as long again as it was
+given: activities/errors.py). An outage of Twilio is ridden out for hours (schedule-to-close)
 before the registration asks a person. Start-to-close is the registration's
 ``Timings.call_timeout`` (one HTTP request plus margin), longer for calls that may page through
 an account's resources on a retry.
