@@ -104,7 +104,7 @@ class Stats:
     """Requests by endpoint and status, in all and per authenticating account (the Basic auth
     username: a customer's subaccount when the product acts for it); and each account's requests in
     the order they were answered, with when each was received and answered (sandbox clock, epoch
-seconds; the last :attr:`LOG_LENGTH`)."""
+    seconds; the last :attr:`LOG_LENGTH`)."""
 
     LOG_LENGTH = 2000
 

@@ -75,17 +75,18 @@ async def test_a_create_in_a_live_attempt_is_sent(trust_hub, customer):
 
 async def test_a_write_with_no_answer_is_reported_while_its_attempt_lives_and_retried_after_as_long_again(
         trust_hub, customer):
-    # Twilio slow to answer (the HTTP timeout is 20 s): the attempt ends at its start-to-close, 3 s.
-    await customer.control.set_faults(account_sid=customer.subaccount_sid, latency_ms=6000)
+    # Twilio slow to answer, longer than the 20 s HTTP timeout; the attempt ends at its start-to-close, 3 s.
+    await customer.control.set_faults(account_sid=customer.subaccount_sid, latency_ms=25_000)
     begun = time.monotonic()
     with pytest.raises(ApplicationError) as caught:
         await attempt(began_ago=0.0, start_to_close=3.0).run(trust_hub.create_bundle, profile(customer))
-    took = time.monotonic() - begun
-    assert took < 3.0  # the activity says so itself, with when to retry, before Temporal times it out
     err = caught.value
     assert err.type == ErrorType.UNAVAILABLE and "did not answer a write" in err.message
-    assert err.next_retry_delay is not None and abs(err.next_retry_delay.total_seconds() - took) < 0.5
-
+    # The request was given what was left of the attempt less half its 1 s margin, not the HTTP
+    # timeout: the activity says so itself before Temporal times it out, and the retry waits as
+    # long again. (Bounds, not timings: a loaded machine only makes the time given shorter.)
+    assert err.next_retry_delay is not None and 0.5 < err.next_retry_delay.total_seconds() <= 2.5
+    assert time.monotonic() - begun < 10
 
 
 async def test_a_read_with_no_answer_is_retried_at_the_policys_pace(trust_hub, customer):
@@ -111,6 +112,5 @@ async def test_a_create_twilio_commits_after_its_call_gave_up_is_made_once(clien
     final = await registrations.final_status(client, started.workflow_id)
     assert final.phase == Phase.COMPLETED
     assert await customer.count("customer_profiles") == 1
-    posts = [r for r in (await customer.control.requests(customer.subaccount_sid))["requests"]
-             if r["endpoint"] == "POST /v1/CustomerProfiles"]
-    assert len(posts) == 1  # the retry found it: nothing was sent twice
+    creates = [p for p in await posts(customer) if p == "POST /v1/CustomerProfiles"]
+    assert len(creates) == 1  # the retry found it: nothing was sent twice
